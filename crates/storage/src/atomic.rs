@@ -148,10 +148,19 @@ mod tests {
     #[test]
     fn add_follows_fdb_width_rules() {
         assert_eq!(apply(AtomicOp::Add, None, &le(5, 8)), Some(le(5, 8)));
-        assert_eq!(apply(AtomicOp::Add, Some(&le(7, 8)), &le(5, 8)), Some(le(12, 8)));
+        assert_eq!(
+            apply(AtomicOp::Add, Some(&le(7, 8)), &le(5, 8)),
+            Some(le(12, 8))
+        );
         // A shorter existing value is zero-extended; overflow wraps at the operand's width.
-        assert_eq!(apply(AtomicOp::Add, Some(&[0xff]), &[1, 0]), Some(vec![0, 1]));
-        assert_eq!(apply(AtomicOp::Add, Some(&[0xff, 0xff]), &[1]), Some(vec![0]));
+        assert_eq!(
+            apply(AtomicOp::Add, Some(&[0xff]), &[1, 0]),
+            Some(vec![0, 1])
+        );
+        assert_eq!(
+            apply(AtomicOp::Add, Some(&[0xff, 0xff]), &[1]),
+            Some(vec![0])
+        );
         // Subtraction is addition of the two's complement.
         assert_eq!(
             apply(AtomicOp::Add, Some(&le(10, 8)), &(-3i64).to_le_bytes()),
@@ -161,43 +170,79 @@ mod tests {
 
     #[test]
     fn max_and_min_compare_unsigned_little_endian() {
-        assert_eq!(apply(AtomicOp::Max, Some(&le(300, 2)), &le(2, 2)), Some(le(300, 2)));
-        assert_eq!(apply(AtomicOp::Max, Some(&le(2, 2)), &le(300, 2)), Some(le(300, 2)));
+        assert_eq!(
+            apply(AtomicOp::Max, Some(&le(300, 2)), &le(2, 2)),
+            Some(le(300, 2))
+        );
+        assert_eq!(
+            apply(AtomicOp::Max, Some(&le(2, 2)), &le(300, 2)),
+            Some(le(300, 2))
+        );
         assert_eq!(apply(AtomicOp::Max, None, &le(9, 4)), Some(le(9, 4)));
         assert_eq!(apply(AtomicOp::Min, None, &le(9, 4)), Some(le(9, 4)));
-        assert_eq!(apply(AtomicOp::Min, Some(&le(3, 4)), &le(9, 4)), Some(le(3, 4)));
+        assert_eq!(
+            apply(AtomicOp::Min, Some(&le(3, 4)), &le(9, 4)),
+            Some(le(3, 4))
+        );
         // The existing value is truncated to the operand's width before comparing.
-        assert_eq!(apply(AtomicOp::Max, Some(&[1, 0, 9]), &[2, 0]), Some(vec![2, 0]));
+        assert_eq!(
+            apply(AtomicOp::Max, Some(&[1, 0, 9]), &[2, 0]),
+            Some(vec![2, 0])
+        );
         assert_eq!(apply(AtomicOp::Min, Some(&[1]), &[0, 1]), Some(vec![1, 0]));
     }
 
     #[test]
     fn byte_ops_compare_lexicographically() {
-        assert_eq!(apply(AtomicOp::ByteMax, Some(b"b"), b"ab"), Some(b"b".to_vec()));
-        assert_eq!(apply(AtomicOp::ByteMin, Some(b"b"), b"ab"), Some(b"ab".to_vec()));
+        assert_eq!(
+            apply(AtomicOp::ByteMax, Some(b"b"), b"ab"),
+            Some(b"b".to_vec())
+        );
+        assert_eq!(
+            apply(AtomicOp::ByteMin, Some(b"b"), b"ab"),
+            Some(b"ab".to_vec())
+        );
         assert_eq!(apply(AtomicOp::ByteMin, None, b"zz"), Some(b"zz".to_vec()));
     }
 
     #[test]
     fn bitwise_ops() {
         assert_eq!(apply(AtomicOp::BitAnd, None, &[0x0f]), Some(vec![0x0f]));
-        assert_eq!(apply(AtomicOp::BitAnd, Some(&[0x3c, 0xff]), &[0x0f]), Some(vec![0x0c]));
-        assert_eq!(apply(AtomicOp::BitOr, Some(&[0x30]), &[0x0f, 1]), Some(vec![0x3f, 1]));
-        assert_eq!(apply(AtomicOp::BitXor, Some(&[0xff]), &[0x0f]), Some(vec![0xf0]));
+        assert_eq!(
+            apply(AtomicOp::BitAnd, Some(&[0x3c, 0xff]), &[0x0f]),
+            Some(vec![0x0c])
+        );
+        assert_eq!(
+            apply(AtomicOp::BitOr, Some(&[0x30]), &[0x0f, 1]),
+            Some(vec![0x3f, 1])
+        );
+        assert_eq!(
+            apply(AtomicOp::BitXor, Some(&[0xff]), &[0x0f]),
+            Some(vec![0xf0])
+        );
         assert_eq!(apply(AtomicOp::BitXor, None, &[0x0f]), Some(vec![0x0f]));
     }
 
     #[test]
     fn append_if_fits_is_silent_when_full() {
-        assert_eq!(apply(AtomicOp::AppendIfFits, Some(b"ab"), b"cd"), Some(b"abcd".to_vec()));
+        assert_eq!(
+            apply(AtomicOp::AppendIfFits, Some(b"ab"), b"cd"),
+            Some(b"abcd".to_vec())
+        );
         let full = vec![1u8; MAX_VALUE_BYTES];
-        assert_eq!(apply(AtomicOp::AppendIfFits, Some(&full), b"x"), Some(full.clone()));
+        assert_eq!(
+            apply(AtomicOp::AppendIfFits, Some(&full), b"x"),
+            Some(full.clone())
+        );
     }
 
     #[test]
     fn compare_and_clear_only_on_equal() {
         assert_eq!(apply(AtomicOp::CompareAndClear, Some(b"v"), b"v"), None);
-        assert_eq!(apply(AtomicOp::CompareAndClear, Some(b"v"), b"w"), Some(b"v".to_vec()));
+        assert_eq!(
+            apply(AtomicOp::CompareAndClear, Some(b"v"), b"w"),
+            Some(b"v".to_vec())
+        );
         assert_eq!(apply(AtomicOp::CompareAndClear, None, b"v"), None);
     }
 }

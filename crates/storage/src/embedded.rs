@@ -87,7 +87,9 @@ struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedKv").field("path", &self.path).finish()
+        f.debug_struct("EmbeddedKv")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -139,7 +141,9 @@ fn storage_error(context: &str, error: impl std::fmt::Display) -> KvError {
 
 /// Locks a mutex, ignoring poisoning: every critical section here leaves its data consistent.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl EmbeddedKv {

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 
-use foundationdb::options::{ConflictRangeType, MutationType, StreamingMode as FdbMode, TransactionOption};
+use foundationdb::options::{
+    ConflictRangeType, MutationType, StreamingMode as FdbMode, TransactionOption,
+};
 use foundationdb::{FdbError, KeySelector, RangeOption, Transaction, TransactionCommitError};
 
 use crate::error::{KvError, KvResult, code};
@@ -221,12 +223,17 @@ impl KvTransaction for FdbTx {
         let pending = self.live().map(Transaction::get_versionstamp);
         async move {
             let stamp = pending?.await.map_err(kv_error)?;
-            <[u8; 10]>::try_from(&stamp[..]).map_err(|_| KvError::internal("versionstamp is not 10 bytes"))
+            <[u8; 10]>::try_from(&stamp[..])
+                .map_err(|_| KvError::internal("versionstamp is not 10 bytes"))
         }
     }
 
     async fn get_approximate_size(&self) -> KvResult<u64> {
-        let size = self.live()?.get_approximate_size().await.map_err(kv_error)?;
+        let size = self
+            .live()?
+            .get_approximate_size()
+            .await
+            .map_err(kv_error)?;
         Ok(u64::try_from(size).unwrap_or(0))
     }
 

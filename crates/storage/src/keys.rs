@@ -67,7 +67,10 @@ pub fn fill_versionstamp(param: &[u8], stamp: &[u8; 10]) -> Option<Vec<u8>> {
 /// The write-conflict range FDB records for a versionstamped key (`getVersionstampKeyRange`):
 /// from the key stamped with `(read_version + 1, 0)` to the key stamped with `\xff` × 10, plus
 /// `\x00`. Readers of a log tail therefore conflict with concurrent appenders.
-pub fn versionstamp_key_conflict_range(param: &[u8], read_version: i64) -> Option<(Vec<u8>, Vec<u8>)> {
+pub fn versionstamp_key_conflict_range(
+    param: &[u8],
+    read_version: i64,
+) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut lowest = [0u8; 10];
     lowest[..8].copy_from_slice(&read_version.saturating_add(1).to_be_bytes());
     let begin = fill_versionstamp(param, &lowest)?;
@@ -93,7 +96,10 @@ mod tests {
         expected.extend([0xff; 10]);
         expected.extend([0x00, 0x07, 0x08, 0x00, 0x00, 0x00]);
         assert_eq!(stamped, expected);
-        assert_eq!(split_versionstamp_param(&stamped).map(|(_, at)| at), Some(8));
+        assert_eq!(
+            split_versionstamp_param(&stamped).map(|(_, at)| at),
+            Some(8)
+        );
     }
 
     #[test]

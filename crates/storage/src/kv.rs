@@ -124,7 +124,9 @@ impl RangeRequest {
         let (last_key, _) = chunk.kvs.last()?;
         let mut next = self.clone();
         if let Some(limit) = next.limit.as_mut() {
-            *limit = limit.checked_sub(chunk.kvs.len()).filter(|left| *left > 0)?;
+            *limit = limit
+                .checked_sub(chunk.kvs.len())
+                .filter(|left| *left > 0)?;
         }
         if self.reverse {
             next.end = last_key.clone();
@@ -205,8 +207,11 @@ pub trait KvTransaction: Send + Sync + Sized + 'static {
     fn get_read_version(&self) -> impl Future<Output = KvResult<i64>> + Send;
 
     /// Reads one key.
-    fn get(&self, key: &[u8], snapshot: bool)
-    -> impl Future<Output = KvResult<Option<Vec<u8>>>> + Send;
+    fn get(
+        &self,
+        key: &[u8],
+        snapshot: bool,
+    ) -> impl Future<Output = KvResult<Option<Vec<u8>>>> + Send;
 
     /// Reads one batch of a range. `iteration` starts at 1 and grows batches in `Iterator` mode.
     fn get_range(

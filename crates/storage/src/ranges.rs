@@ -69,7 +69,9 @@ pub fn any_intersects(sorted: &[KeyRange], probe: &KeyRange) -> bool {
     }
     // The first range whose end is past the probe's begin is the only candidate.
     let index = sorted.partition_point(|range| range.end <= probe.begin);
-    sorted.get(index).is_some_and(|range| range.begin < probe.end)
+    sorted
+        .get(index)
+        .is_some_and(|range| range.begin < probe.end)
 }
 
 /// `range` minus every range of `holes` (any order, may overlap).
@@ -111,7 +113,10 @@ mod tests {
 
     #[test]
     fn subtract_splits() {
-        assert_eq!(subtract(r("a", "z"), &[r("c", "e")]), vec![r("a", "c"), r("e", "z")]);
+        assert_eq!(
+            subtract(r("a", "z"), &[r("c", "e")]),
+            vec![r("a", "c"), r("e", "z")]
+        );
         assert!(subtract(r("c", "d"), &[r("a", "z")]).is_empty());
     }
 

@@ -83,7 +83,9 @@ where
             },
         };
         let give_up = (error.is_maybe_committed() && !options.idempotent)
-            || options.timeout.is_some_and(|limit| started.elapsed() >= limit);
+            || options
+                .timeout
+                .is_some_and(|limit| started.elapsed() >= limit);
         if give_up {
             return Err(error.into());
         }

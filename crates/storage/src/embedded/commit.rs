@@ -17,7 +17,9 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::oneshot;
 
 use super::tx::MAX_TRANSACTION_AGE;
-use super::{EmbeddedOptions, FaultConfig, LAST_VERSION_KEY, ReadView, Shared, lock, storage_error};
+use super::{
+    EmbeddedOptions, FaultConfig, LAST_VERSION_KEY, ReadView, Shared, lock, storage_error,
+};
 use crate::atomic;
 use crate::error::{KvError, KvResult, code};
 use crate::keys;
@@ -74,7 +76,11 @@ impl Faults {
         let draw: f64 = self.rng.random();
         let config = self.config;
         if draw < config.retryable {
-            let codes = [code::NOT_COMMITTED, code::TRANSACTION_TOO_OLD, code::PROCESS_BEHIND];
+            let codes = [
+                code::NOT_COMMITTED,
+                code::TRANSACTION_TOO_OLD,
+                code::PROCESS_BEHIND,
+            ];
             return Fault::Retryable(codes[self.rng.random_range(0..codes.len())]);
         }
         if draw < config.retryable + config.unknown_applied {
@@ -126,8 +132,13 @@ impl GroupState<'_> {
     }
 
     fn clear_range(&mut self, range: &KeyRange) -> KvResult<()> {
-        for guard in self.data.range(range.begin.as_slice()..range.end.as_slice()) {
-            let key = guard.key().map_err(|error| storage_error("commit scan failed", error))?;
+        for guard in self
+            .data
+            .range(range.begin.as_slice()..range.end.as_slice())
+        {
+            let key = guard
+                .key()
+                .map_err(|error| storage_error("commit scan failed", error))?;
             self.writes.insert(key.to_vec(), None);
         }
         for (_, value) in self

@@ -53,7 +53,10 @@ impl Overlay {
     pub(super) fn clear_range(&mut self, range: &KeyRange) {
         let doomed: Vec<Vec<u8>> = self
             .entries
-            .range::<[u8], _>((Bound::Included(&range.begin[..]), Bound::Excluded(&range.end[..])))
+            .range::<[u8], _>((
+                Bound::Included(&range.begin[..]),
+                Bound::Excluded(&range.end[..]),
+            ))
             .map(|(key, _)| key.clone())
             .collect();
         for key in doomed {
@@ -104,7 +107,10 @@ impl Overlay {
 
     /// Fails with `accessed_unreadable` when `range` may hold a versionstamped write.
     pub(super) fn check_readable(&self, range: &KeyRange) -> KvResult<()> {
-        let stamped_key = self.unreadable.iter().any(|stamped| stamped.intersects(range));
+        let stamped_key = self
+            .unreadable
+            .iter()
+            .any(|stamped| stamped.intersects(range));
         let stamped_value = self
             .entries_in(range)
             .any(|(_, entry)| matches!(entry, Entry::Unreadable));
@@ -148,9 +154,13 @@ impl Overlay {
 }
 
 /// Applies pending atomic ops over a base value.
-pub(super) fn resolve_pending(base: Option<Vec<u8>>, ops: &[(AtomicOp, Vec<u8>)]) -> Option<Vec<u8>> {
-    ops.iter()
-        .fold(base, |value, (op, param)| atomic::apply(*op, value.as_deref(), param))
+pub(super) fn resolve_pending(
+    base: Option<Vec<u8>>,
+    ops: &[(AtomicOp, Vec<u8>)],
+) -> Option<Vec<u8>> {
+    ops.iter().fold(base, |value, (op, param)| {
+        atomic::apply(*op, value.as_deref(), param)
+    })
 }
 
 /// Merges a storage iterator with the overlay into what the transaction sees, in read order.
@@ -208,7 +218,8 @@ where
                 None => None,
             };
             if let Some(key) = &base_key {
-                let shadowed = self.overlay.entries.contains_key(key) || self.overlay.is_cleared(key);
+                let shadowed =
+                    self.overlay.entries.contains_key(key) || self.overlay.is_cleared(key);
                 if shadowed {
                     self.base.next();
                     continue;

@@ -12,7 +12,9 @@ use super::commit::{CommitRequest, Mutation};
 use super::overlay::{Lookup, MergedRange, Overlay, resolve_pending};
 use super::{Inner, ReadView, lock, storage_error};
 use crate::error::{KvError, KvResult, code};
-use crate::keys::{self, MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, SYSTEM_KEYSPACE_BEGIN};
+use crate::keys::{
+    self, MAX_KEY_BYTES, MAX_TRANSACTION_BYTES, MAX_VALUE_BYTES, SYSTEM_KEYSPACE_BEGIN,
+};
 use crate::kv::{
     AtomicOp, CommitFailed, Committed, ConflictKind, KeyValue, KvTransaction, RangeChunk,
     RangeRequest, StreamingMode, TxOption,
@@ -222,7 +224,10 @@ impl EmbeddedTx {
     }
 
     fn snapshot_get(&self, state: &TxState, key: &[u8]) -> KvResult<Option<Vec<u8>>> {
-        let view = state.view.as_ref().ok_or_else(|| KvError::internal("no read view"))?;
+        let view = state
+            .view
+            .as_ref()
+            .ok_or_else(|| KvError::internal("no read view"))?;
         view.snapshot
             .get(&self.inner.data, key)
             .map(|value| value.map(|bytes| bytes.to_vec()))
@@ -238,16 +243,24 @@ impl EmbeddedTx {
     ) -> KvResult<RangeChunk> {
         validate_read_range(&request.begin, &request.end)?;
         let byte_limit = batch_byte_limit(request, iteration)?;
-        let row_limit = request.limit.filter(|limit| *limit > 0).unwrap_or(usize::MAX);
+        let row_limit = request
+            .limit
+            .filter(|limit| *limit > 0)
+            .unwrap_or(usize::MAX);
         let range = KeyRange::new(request.begin.clone(), request.end.clone());
         if range.is_empty() {
             return Ok(RangeChunk::default());
         }
         state.overlay.check_readable(&range)?;
         let (kvs, more) = {
-            let view = state.view.as_ref().ok_or_else(|| KvError::internal("no read view"))?;
+            let view = state
+                .view
+                .as_ref()
+                .ok_or_else(|| KvError::internal("no read view"))?;
             let data = &self.inner.data;
-            let iter = view.snapshot.range(data, range.begin.as_slice()..range.end.as_slice());
+            let iter = view
+                .snapshot
+                .range(data, range.begin.as_slice()..range.end.as_slice());
             let base: Box<dyn Iterator<Item = fjall::Guard>> = if request.reverse {
                 Box::new(iter.rev())
             } else {
@@ -289,8 +302,12 @@ impl EmbeddedTx {
             // FDB records the whole range when it was exhausted, and only up to the last row
             // returned when a limit stopped the read (`ReadYourWrites.cpp`, addConflictRange).
             let conflict = match (more, kvs.last()) {
-                (true, Some((last, _))) if request.reverse => KeyRange::new(last.clone(), range.end.clone()),
-                (true, Some((last, _))) => KeyRange::new(range.begin.clone(), keys::key_after(last)),
+                (true, Some((last, _))) if request.reverse => {
+                    KeyRange::new(last.clone(), range.end.clone())
+                }
+                (true, Some((last, _))) => {
+                    KeyRange::new(range.begin.clone(), keys::key_after(last))
+                }
                 _ => range,
             };
             state.add_read_conflict_except_own(conflict);
@@ -401,7 +418,9 @@ impl KvTransaction for EmbeddedTx {
         self.write(key, Some(value), |state| {
             state.size += (2 * key.len() + 1 + value.len()) as u64 + MUTATION_OVERHEAD;
             state.overlay.set(key, Some(value.to_vec()));
-            state.mutations.push(Mutation::Set(key.to_vec(), value.to_vec()));
+            state
+                .mutations
+                .push(Mutation::Set(key.to_vec(), value.to_vec()));
             state.add_write_conflict(KeyRange::single(key));
         });
     }
@@ -410,7 +429,9 @@ impl KvTransaction for EmbeddedTx {
         self.write(key, None, |state| {
             state.size += (2 * key.len() + 1) as u64 + MUTATION_OVERHEAD;
             state.overlay.set(key, None);
-            state.mutations.push(Mutation::ClearRange(KeyRange::single(key)));
+            state
+                .mutations
+                .push(Mutation::ClearRange(KeyRange::single(key)));
             state.add_write_conflict(KeyRange::single(key));
         });
     }
@@ -461,7 +482,8 @@ impl KvTransaction for EmbeddedTx {
         match op {
             AtomicOp::SetVersionstampedKey => {
                 let read_version = state.view.as_ref().map_or(0, |view| view.version);
-                if let Some((begin, end)) = keys::versionstamp_key_conflict_range(key, read_version) {
+                if let Some((begin, end)) = keys::versionstamp_key_conflict_range(key, read_version)
+                {
                     let range = KeyRange::new(begin, end);
                     state.overlay.mark_unreadable_range(range.clone());
                     state.add_write_conflict(range);
@@ -476,7 +498,9 @@ impl KvTransaction for EmbeddedTx {
                 state.add_write_conflict(KeyRange::single(key));
             }
         }
-        state.mutations.push(Mutation::Atomic(key.to_vec(), param.to_vec(), op));
+        state
+            .mutations
+            .push(Mutation::Atomic(key.to_vec(), param.to_vec(), op));
     }
 
     fn add_conflict_range(&self, begin: &[u8], end: &[u8], kind: ConflictKind) -> KvResult<()> {
@@ -551,11 +575,16 @@ impl KvTransaction for EmbeddedTx {
         if !error.is_retryable() {
             return Err(error);
         }
-        if persistent.retry_limit.is_some_and(|limit| persistent.retries >= limit) {
+        if persistent
+            .retry_limit
+            .is_some_and(|limit| persistent.retries >= limit)
+        {
             return Err(error);
         }
         // Jittered exponential backoff, as FDB's on_error does.
-        let delay = persistent.backoff.mul_f64(rand::rng().random_range(0.5..1.0));
+        let delay = persistent
+            .backoff
+            .mul_f64(rand::rng().random_range(0.5..1.0));
         tokio::time::sleep(delay).await;
         persistent.retries += 1;
         persistent.backoff = (persistent.backoff * 2).min(MAX_BACKOFF);
