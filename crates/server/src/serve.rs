@@ -1,0 +1,84 @@
+//! `tidemark serve`: open storage, bind the listener, serve until SIGINT or SIGTERM.
+
+use anyhow::Context;
+use tidemark_storage::{EmbeddedKv, EmbeddedOptions, KvDatabase};
+use tokio::net::TcpListener;
+
+use crate::config::{Config, StorageBackend};
+use crate::http;
+
+/// Runs the server with a resolved configuration.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    config.check_exposure()?;
+    match config.storage.backend {
+        StorageBackend::Embedded => {
+            let path = config.data_dir.join("kv");
+            std::fs::create_dir_all(&path)
+                .with_context(|| format!("cannot create data directory {}", path.display()))?;
+            let db = EmbeddedKv::open(&path, EmbeddedOptions::default())
+                .with_context(|| format!("cannot open embedded storage in {}", path.display()))?;
+            tracing::info!(path = %path.display(), "opened embedded storage");
+            serve(db, &config).await
+        }
+        StorageBackend::Fdb => serve_fdb(&config).await,
+    }
+}
+
+#[cfg(feature = "fdb")]
+async fn serve_fdb(config: &Config) -> anyhow::Result<()> {
+    // SAFETY: booted once, here; the guard lives until serving ends, just before exit.
+    let _network = unsafe { tidemark_storage::fdb::start_network() };
+    let cluster_file = config
+        .storage
+        .fdb_cluster_file
+        .as_ref()
+        .map(|path| path.to_string_lossy().into_owned());
+    let db = tidemark_storage::fdb::FdbKv::open(cluster_file.as_deref())
+        .context("cannot connect to FoundationDB")?;
+    serve(db, config).await
+}
+
+#[cfg(not(feature = "fdb"))]
+async fn serve_fdb(_config: &Config) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this tidemark was built without FoundationDB support; rebuild with `--features fdb` \
+         (needs libclang and libfdb_c) or use `--storage embedded`"
+    )
+}
+
+async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr().context("listener has no address")?;
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, http::router(db))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

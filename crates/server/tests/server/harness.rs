@@ -1,0 +1,93 @@
+//! Starts the real `tidemark` binary on an ephemeral loopback port with a scratch data directory.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running `tidemark serve`.
+pub(crate) struct TestServer {
+    child: Child,
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+pub(crate) fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tidemark"))
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data directory.
+    pub(crate) fn start() -> Self {
+        let scratch = tempfile::tempdir().expect("scratch dir");
+        let data_dir = scratch.path().join("data");
+        let mut server = Self::start_in(&data_dir, &[]);
+        server._scratch = Some(scratch);
+        server
+    }
+
+    /// Starts a server on `data_dir` (which may hold earlier data) with extra flags.
+    pub(crate) fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = binary()
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "info", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env_remove("TIDEMARK_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tidemark");
+        let stderr = child.stderr.take().expect("stderr");
+        let (sender, receiver) = mpsc::channel();
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("addr=").nth(1) {
+                    let _ = sender.send(addr.trim().to_owned());
+                }
+                eprintln!("[tidemark] {line}");
+            }
+        });
+        let addr = receiver
+            .recv_timeout(STARTUP_TIMEOUT)
+            .expect("server reported its listen address")
+            .parse()
+            .expect("socket address");
+        Self {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            _scratch: None,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub(crate) fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("send SIGTERM");
+        self.child.wait().expect("wait for tidemark")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
