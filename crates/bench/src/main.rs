@@ -1,1 +1,37 @@
-fn main() {}
+//! `tidemark-bench`: workload benchmarks for Tidemark, run from the command line.
+//!
+//! Each subcommand generates its data deterministically, drives the real component, and prints
+//! one result line per measurement with the parameters that produced it. Results are recorded
+//! in `docs/benchmarks.md`. This crate may depend on every other crate; nothing depends on it.
+
+mod kv;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Tidemark workload benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "tidemark-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Durable commit throughput of the embedded KV backend.
+    #[command(subcommand)]
+    Kv(kv::KvBench),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Kv(bench) => runtime.block_on(kv::run(bench)),
+    }
+}

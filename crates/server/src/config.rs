@@ -138,8 +138,12 @@ impl Config {
         };
         let config = Self {
             version: CONFIG_VERSION,
-            data_dir: pick(args.data_dir.clone(), file.data_dir, || PathBuf::from("./data")),
-            listen: pick(args.listen, file.listen, || SocketAddr::from(([127, 0, 0, 1], 8181))),
+            data_dir: pick(args.data_dir.clone(), file.data_dir, || {
+                PathBuf::from("./data")
+            }),
+            listen: pick(args.listen, file.listen, || {
+                SocketAddr::from(([127, 0, 0, 1], 8181))
+            }),
             log_level: pick(args.log_level.clone(), file.log_level, || "info".to_owned()),
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
@@ -209,7 +213,8 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_and_the_file_overrides_defaults() {
-        let file = write_file("version = 1\ndata_dir = \"/from/file\"\nlisten = \"127.0.0.1:9000\"\n");
+        let file =
+            write_file("version = 1\ndata_dir = \"/from/file\"\nlisten = \"127.0.0.1:9000\"\n");
         let args = ServeArgs {
             config: Some(file.path().to_path_buf()),
             listen: Some("127.0.0.1:9999".parse().unwrap()),
@@ -235,7 +240,10 @@ mod tests {
             config: Some(file.path().to_path_buf()),
             ..ServeArgs::default()
         };
-        assert!(matches!(Config::resolve(&args), Err(ConfigError::Version { found: 2, .. })));
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(ConfigError::Version { found: 2, .. })
+        ));
     }
 
     #[test]
@@ -245,6 +253,9 @@ mod tests {
         config.listen = "[::1]:8181".parse().unwrap();
         assert!(config.check_exposure().is_ok());
         config.listen = "0.0.0.0:8181".parse().unwrap();
-        assert!(matches!(config.check_exposure(), Err(ConfigError::InsecureListen(_))));
+        assert!(matches!(
+            config.check_exposure(),
+            Err(ConfigError::InsecureListen(_))
+        ));
     }
 }

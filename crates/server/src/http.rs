@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 use tidemark_storage::{KvDatabase, KvError, KvTransaction};
 

@@ -1,6 +1,9 @@
 //! `tidemark`: the time-series engine's one binary. See the `tidemark_server` library.
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.

@@ -47,7 +47,7 @@ impl KeyRange {
 /// Sorts ranges and merges the overlapping or touching ones, dropping empty ranges.
 pub fn coalesce(mut ranges: Vec<KeyRange>) -> Vec<KeyRange> {
     ranges.retain(|range| !range.is_empty());
-    ranges.sort();
+    ranges.sort_unstable();
     let mut merged: Vec<KeyRange> = Vec::with_capacity(ranges.len());
     for range in ranges {
         match merged.last_mut() {

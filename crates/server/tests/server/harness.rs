@@ -34,7 +34,14 @@ impl TestServer {
     /// Starts a server on `data_dir` (which may hold earlier data) with extra flags.
     pub(crate) fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = binary()
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-level", "info", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "info",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(extra)
             .env_remove("TIDEMARK_CONFIG")

@@ -6,12 +6,17 @@ use crate::harness::binary;
 #[tokio::test]
 async fn serves_health_from_a_fresh_data_dir() {
     let server = TestServer::start();
-    let response = reqwest::get(server.url("/health")).await.expect("GET /health");
+    let response = reqwest::get(server.url("/health"))
+        .await
+        .expect("GET /health");
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json body");
     assert_eq!(body["status"], "pass");
     assert_eq!(body["name"], "tidemark");
-    assert!(server.data_dir().join("kv").is_dir(), "embedded storage lives in the data dir");
+    assert!(
+        server.data_dir().join("kv").is_dir(),
+        "embedded storage lives in the data dir"
+    );
     let missing = reqwest::get(server.url("/no-such-route")).await.unwrap();
     assert_eq!(missing.status(), 404);
 }
@@ -21,11 +26,17 @@ async fn stops_on_sigterm_and_restarts_on_the_same_data() {
     let scratch = tempfile::tempdir().unwrap();
     let data_dir = scratch.path().join("data");
     let server = TestServer::start_in(&data_dir, &[]);
-    assert_eq!(reqwest::get(server.url("/health")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(server.url("/health")).await.unwrap().status(),
+        200
+    );
     let status = server.terminate();
     assert!(status.success(), "graceful exit, got {status}");
     let again = TestServer::start_in(&data_dir, &[]);
-    assert_eq!(reqwest::get(again.url("/health")).await.unwrap().status(), 200);
+    assert_eq!(
+        reqwest::get(again.url("/health")).await.unwrap().status(),
+        200
+    );
 }
 
 #[test]
@@ -38,7 +49,10 @@ fn refuses_to_listen_beyond_loopback_without_auth() {
         .expect("run tidemark");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("refusing to listen on 0.0.0.0:0"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0"),
+        "{stderr}"
+    );
     assert!(!scratch.path().join("kv").exists(), "nothing was opened");
 }
 
@@ -52,18 +66,40 @@ fn configuration_precedence_is_flag_then_env_then_file_then_default() {
     )
     .unwrap();
     let output = binary()
-        .args(["serve", "--print-config", "--listen", "127.0.0.1:7003", "--config"])
+        .args([
+            "serve",
+            "--print-config",
+            "--listen",
+            "127.0.0.1:7003",
+            "--config",
+        ])
         .arg(&file)
         .env("TIDEMARK_LISTEN", "127.0.0.1:7002")
         .env("TIDEMARK_DATA_DIR", "/from/env")
         .output()
         .expect("run tidemark");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let printed = String::from_utf8(output.stdout).unwrap();
-    assert!(printed.contains("listen = \"127.0.0.1:7003\""), "flag wins:\n{printed}");
-    assert!(printed.contains("data_dir = \"/from/env\""), "env beats file:\n{printed}");
-    assert!(printed.contains("log_level = \"warn\""), "file beats default:\n{printed}");
-    assert!(printed.contains("backend = \"embedded\""), "default applies:\n{printed}");
+    assert!(
+        printed.contains("listen = \"127.0.0.1:7003\""),
+        "flag wins:\n{printed}"
+    );
+    assert!(
+        printed.contains("data_dir = \"/from/env\""),
+        "env beats file:\n{printed}"
+    );
+    assert!(
+        printed.contains("log_level = \"warn\""),
+        "file beats default:\n{printed}"
+    );
+    assert!(
+        printed.contains("backend = \"embedded\""),
+        "default applies:\n{printed}"
+    );
 }
 
 #[test]
@@ -78,5 +114,8 @@ fn a_bad_config_file_names_the_problem() {
         .expect("run tidemark");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("invalid config file") && stderr.contains("listen"), "{stderr}");
+    assert!(
+        stderr.contains("invalid config file") && stderr.contains("listen"),
+        "{stderr}"
+    );
 }

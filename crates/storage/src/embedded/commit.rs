@@ -33,6 +33,7 @@ const MAX_GROUP_BYTES: u64 = 32 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub(super) enum Mutation {
     Set(Vec<u8>, Vec<u8>),
+    Clear(Vec<u8>),
     ClearRange(KeyRange),
     Atomic(Vec<u8>, Vec<u8>, AtomicOp),
 }
@@ -155,6 +156,9 @@ impl GroupState<'_> {
             match mutation {
                 Mutation::Set(key, value) => {
                     self.writes.insert(key, Some(value));
+                }
+                Mutation::Clear(key) => {
+                    self.writes.insert(key, None);
                 }
                 Mutation::ClearRange(range) => self.clear_range(&range)?,
                 Mutation::Atomic(key, param, AtomicOp::SetVersionstampedKey) => {

@@ -63,7 +63,11 @@ struct TxState {
     size_limit: u64,
     skip_next_write_conflict: bool,
     deferred: Option<KvError>,
+    /// Read-your-writes view, built from `mutations` only when a read needs it: write-only
+    /// transactions (all of ingest) never pay for it.
     overlay: Overlay,
+    /// How many of `mutations` the overlay reflects.
+    overlay_synced: usize,
     mutations: Vec<Mutation>,
     read_conflicts: Vec<KeyRange>,
     write_conflicts: Vec<KeyRange>,
@@ -80,6 +84,7 @@ impl TxState {
             skip_next_write_conflict: false,
             deferred: None,
             overlay: Overlay::default(),
+            overlay_synced: 0,
             mutations: Vec::new(),
             read_conflicts: Vec::new(),
             write_conflicts: Vec::new(),
@@ -123,8 +128,27 @@ impl TxState {
         self.write_conflicts.push(range);
     }
 
+    /// Brings the read-your-writes overlay up to date with the mutation log.
+    fn sync_overlay(&mut self) {
+        for mutation in &self.mutations[self.overlay_synced..] {
+            match mutation {
+                Mutation::Set(key, value) => self.overlay.set(key, Some(value.clone())),
+                Mutation::Clear(key) => self.overlay.set(key, None),
+                Mutation::ClearRange(range) => self.overlay.clear_range(range),
+                // Recorded as unreadable when written: the range depends on the read version then.
+                Mutation::Atomic(_, _, AtomicOp::SetVersionstampedKey) => {}
+                Mutation::Atomic(key, _, AtomicOp::SetVersionstampedValue) => {
+                    self.overlay.mark_unreadable_key(key);
+                }
+                Mutation::Atomic(key, param, op) => self.overlay.atomic(key, *op, param),
+            }
+        }
+        self.overlay_synced = self.mutations.len();
+    }
+
     /// Records a read conflict on `range` minus what this transaction wrote independently.
     fn add_read_conflict_except_own(&mut self, range: KeyRange) {
+        self.sync_overlay();
         let own = self.overlay.independent_writes_in(&range);
         for piece in ranges::subtract(range, &own) {
             self.add_read_conflict(piece);
@@ -211,6 +235,7 @@ impl EmbeddedTx {
         {
             return Err(KvError::from_code(code::TRANSACTION_TOO_OLD));
         }
+        state.sync_overlay();
         read(&mut state)
     }
 
@@ -417,7 +442,6 @@ impl KvTransaction for EmbeddedTx {
     fn set(&self, key: &[u8], value: &[u8]) {
         self.write(key, Some(value), |state| {
             state.size += (2 * key.len() + 1 + value.len()) as u64 + MUTATION_OVERHEAD;
-            state.overlay.set(key, Some(value.to_vec()));
             state
                 .mutations
                 .push(Mutation::Set(key.to_vec(), value.to_vec()));
@@ -428,10 +452,7 @@ impl KvTransaction for EmbeddedTx {
     fn clear(&self, key: &[u8]) {
         self.write(key, None, |state| {
             state.size += (2 * key.len() + 1) as u64 + MUTATION_OVERHEAD;
-            state.overlay.set(key, None);
-            state
-                .mutations
-                .push(Mutation::ClearRange(KeyRange::single(key)));
+            state.mutations.push(Mutation::Clear(key.to_vec()));
             state.add_write_conflict(KeyRange::single(key));
         });
     }
@@ -451,7 +472,6 @@ impl KvTransaction for EmbeddedTx {
             return;
         }
         state.size += range.expected_size() + MUTATION_OVERHEAD;
-        state.overlay.clear_range(&range);
         state.mutations.push(Mutation::ClearRange(range.clone()));
         state.add_write_conflict(range);
     }
@@ -489,14 +509,7 @@ impl KvTransaction for EmbeddedTx {
                     state.add_write_conflict(range);
                 }
             }
-            AtomicOp::SetVersionstampedValue => {
-                state.overlay.mark_unreadable_key(key);
-                state.add_write_conflict(KeyRange::single(key));
-            }
-            _ => {
-                state.overlay.atomic(key, op, param);
-                state.add_write_conflict(KeyRange::single(key));
-            }
+            _ => state.add_write_conflict(KeyRange::single(key)),
         }
         state
             .mutations

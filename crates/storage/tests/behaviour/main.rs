@@ -9,6 +9,7 @@ mod backend;
 mod conflicts;
 mod durability;
 mod limits;
+mod model;
 mod ranges;
 mod retries;
 mod versionstamps;
@@ -59,6 +60,7 @@ macro_rules! suite {
             limits::five_second_transaction_lifetime,
             limits::timeout_option,
             limits::inverted_clear_range,
+            model::random_transactions_match_a_model,
             ranges::read_your_writes_in_ranges,
             ranges::clear_range_over_own_writes,
             ranges::paging_of_large_ranges,
