@@ -41,6 +41,8 @@ pub mod code {
     pub const KEY_OUTSIDE_LEGAL_RANGE: ErrorCode = 2004;
     /// A range's begin is after its end.
     pub const INVERTED_RANGE: ErrorCode = 2005;
+    /// The transaction was used after its commit failed, other than through `on_error`.
+    pub const USED_DURING_COMMIT: ErrorCode = 2017;
     /// An option value is invalid.
     pub const INVALID_OPTION_VALUE: ErrorCode = 2006;
     /// `get_versionstamp` on a transaction that committed no writes.
@@ -134,6 +136,7 @@ impl KvError {
             code::KEY_OUTSIDE_LEGAL_RANGE => "key_outside_legal_range",
             code::INVERTED_RANGE => "inverted_range",
             code::INVALID_OPTION_VALUE => "invalid_option_value",
+            code::USED_DURING_COMMIT => "used_during_commit",
             code::NO_COMMIT_VERSION => "no_commit_version",
             code::EXACT_MODE_WITHOUT_LIMITS => "exact_mode_without_limits",
             code::TRANSACTION_TOO_LARGE => "transaction_too_large",

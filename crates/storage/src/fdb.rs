@@ -89,7 +89,7 @@ impl FdbTx {
         match &self.state {
             TxState::Live(tx) => Ok(tx),
             // A transaction whose commit failed is only good for `on_error`.
-            TxState::Failed(_) => Err(KvError::from_code(2017)),
+            TxState::Failed(_) => Err(KvError::from_code(code::USED_DURING_COMMIT)),
         }
     }
 }
@@ -242,7 +242,7 @@ impl KvTransaction for FdbTx {
             TxState::Live(tx) => tx,
             failed @ TxState::Failed(_) => {
                 return Err(CommitFailed {
-                    error: KvError::from_code(2017),
+                    error: KvError::from_code(code::USED_DURING_COMMIT),
                     tx: FdbTx { state: failed },
                 });
             }

@@ -163,13 +163,18 @@ pub(super) fn resolve_pending(
     })
 }
 
+/// The transaction's own entries inside a range, in read order.
+type OwnEntries<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Entry)> + 'a>;
+/// Reads one key's stored value (for pending atomic ops met during a range read).
+pub(super) type ReadBase<'a> = &'a dyn Fn(&[u8]) -> KvResult<Option<Vec<u8>>>;
+
 /// Merges a storage iterator with the overlay into what the transaction sees, in read order.
 pub(super) struct MergedRange<'a, B: Iterator> {
     base: std::iter::Peekable<B>,
-    own: std::iter::Peekable<Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Entry)> + 'a>>,
+    own: std::iter::Peekable<OwnEntries<'a>>,
     overlay: &'a Overlay,
     reverse: bool,
-    read_base: &'a dyn Fn(&[u8]) -> KvResult<Option<Vec<u8>>>,
+    read_base: ReadBase<'a>,
 }
 
 impl<'a, B> MergedRange<'a, B>
@@ -181,9 +186,9 @@ where
         overlay: &'a Overlay,
         range: &KeyRange,
         reverse: bool,
-        read_base: &'a dyn Fn(&[u8]) -> KvResult<Option<Vec<u8>>>,
+        read_base: ReadBase<'a>,
     ) -> Self {
-        let own: Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Entry)> + 'a> = if reverse {
+        let own: OwnEntries<'a> = if reverse {
             Box::new(overlay.entries_in(range).rev())
         } else {
             Box::new(overlay.entries_in(range))

@@ -9,9 +9,12 @@ fn le(value: u64, width: usize) -> Vec<u8> {
     value.to_le_bytes()[..width].to_vec()
 }
 
-/// `(op, existing value, parameter, expected result)`, from the semantics FDB documents for each
+/// `(op, existing value, parameter, expected result)`.
+type Case = (AtomicOp, Option<Vec<u8>>, Vec<u8>, Option<Vec<u8>>);
+
+/// The cases, from the semantics FDB documents for each
 /// mutation type (`fdb.options` and the API reference), including width and absence rules.
-fn documented_cases() -> Vec<(AtomicOp, Option<Vec<u8>>, Vec<u8>, Option<Vec<u8>>)> {
+fn documented_cases() -> Vec<Case> {
     vec![
         (AtomicOp::Add, None, le(5, 8), Some(le(5, 8))),
         (AtomicOp::Add, Some(le(7, 8)), le(5, 8), Some(le(12, 8))),
