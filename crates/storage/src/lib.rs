@@ -12,6 +12,7 @@
 //! FDB, fjall and object storage.
 
 pub mod atomic;
+pub mod block;
 pub mod embedded;
 pub mod error;
 #[cfg(feature = "fdb")]
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod kv;
 pub mod ranges;
 pub mod retry;
+pub mod tsdb;
 
 pub use embedded::{EmbeddedKv, EmbeddedOptions, FaultConfig};
 pub use error::{KvError, KvResult};

@@ -1,0 +1,369 @@
+//! Byte-level pieces of the block format: varints, bitmaps and the per-type value encodings.
+
+use pco::ChunkConfig;
+use pco::standalone::{simple_compress, simple_decompress};
+
+use super::{BlockError, ColumnValues, LZ4_MIN_BYTES, PCO_MIN_VALUES};
+
+#[derive(Default)]
+pub(super) struct Writer {
+    buffer: Vec<u8>,
+}
+
+impl Writer {
+    pub(super) fn byte(&mut self, value: u8) {
+        self.buffer.push(value);
+    }
+
+    pub(super) fn varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.buffer.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.buffer.push(value as u8);
+    }
+
+    pub(super) fn raw(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    pub(super) fn bytes_with_len(&mut self, bytes: &[u8]) {
+        self.varint(bytes.len() as u64);
+        self.raw(bytes);
+    }
+
+    pub(super) fn finish(self) -> Vec<u8> {
+        self.buffer
+    }
+}
+
+pub(super) struct Reader<'a> {
+    input: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(input: &'a [u8]) -> Self {
+        Self { input }
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.input.is_empty()
+    }
+
+    pub(super) fn byte(&mut self, what: &'static str) -> Result<u8, BlockError> {
+        let (first, rest) = self
+            .input
+            .split_first()
+            .ok_or(BlockError::Truncated(what))?;
+        self.input = rest;
+        Ok(*first)
+    }
+
+    pub(super) fn varint(&mut self, what: &'static str) -> Result<u64, BlockError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte(what)?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(BlockError::Corrupt(what))
+    }
+
+    /// A varint used as a length or count, bounded by the input size to stop hostile
+    /// allocations.
+    pub(super) fn varint_len(
+        &mut self,
+        what: &'static str,
+        bound: usize,
+    ) -> Result<usize, BlockError> {
+        let value = self.varint(what)?;
+        usize::try_from(value)
+            .ok()
+            .filter(|len| *len <= bound.saturating_mul(8).max(64))
+            .ok_or(BlockError::Corrupt(what))
+    }
+
+    pub(super) fn raw(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], BlockError> {
+        if self.input.len() < len {
+            return Err(BlockError::Truncated(what));
+        }
+        let (taken, rest) = self.input.split_at(len);
+        self.input = rest;
+        Ok(taken)
+    }
+
+    pub(super) fn bytes_with_len(&mut self, what: &'static str) -> Result<&'a [u8], BlockError> {
+        let len = self.varint(what)?;
+        let len = usize::try_from(len).map_err(|_| BlockError::Truncated(what))?;
+        self.raw(len, what)
+    }
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+pub(super) fn pack_bits(bits: &[bool]) -> Vec<u8> {
+    let mut packed = vec![0u8; bits.len().div_ceil(8)];
+    for (index, bit) in bits.iter().enumerate() {
+        if *bit {
+            packed[index / 8] |= 1 << (index % 8);
+        }
+    }
+    packed
+}
+
+pub(super) fn unpack_bits(packed: &[u8], count: usize) -> Vec<bool> {
+    (0..count)
+        .map(|index| packed[index / 8] & (1 << (index % 8)) != 0)
+        .collect()
+}
+
+const MODE_PLAIN: u8 = 0;
+const MODE_PCO: u8 = 1;
+
+fn pco_bytes<T: pco::data_types::Number>(values: &[T]) -> Vec<u8> {
+    // Compressing an in-memory slice with the default config only fails on invalid configs.
+    simple_compress(values, &ChunkConfig::default()).unwrap_or_default()
+}
+
+fn pco_values<T: pco::data_types::Number>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<Vec<T>, BlockError> {
+    simple_decompress(bytes).map_err(|_| BlockError::Corrupt(what))
+}
+
+/// Timestamps: delta-of-delta zigzag varints (regular intervals cost one byte), or pcodec.
+pub(super) fn write_timestamps(out: &mut Writer, timestamps: &[i64]) {
+    let mut section = Writer::default();
+    if timestamps.len() >= PCO_MIN_VALUES {
+        section.byte(MODE_PCO);
+        section.raw(&pco_bytes(timestamps));
+    } else {
+        section.byte(MODE_PLAIN);
+        let mut previous = 0i64;
+        let mut previous_delta = 0i64;
+        for timestamp in timestamps {
+            let delta = timestamp.wrapping_sub(previous);
+            section.varint(zigzag(delta.wrapping_sub(previous_delta)));
+            previous = *timestamp;
+            previous_delta = delta;
+        }
+    }
+    out.bytes_with_len(&section.finish());
+}
+
+pub(super) fn read_timestamps(input: &mut Reader<'_>, rows: usize) -> Result<Vec<i64>, BlockError> {
+    let mut section = Reader::new(input.bytes_with_len("timestamps")?);
+    let timestamps = match section.byte("timestamp mode")? {
+        MODE_PCO => pco_values(section.input, "timestamps")?,
+        MODE_PLAIN => {
+            let mut timestamps = Vec::with_capacity(rows);
+            let mut previous = 0i64;
+            let mut previous_delta = 0i64;
+            for _ in 0..rows {
+                let delta = previous_delta.wrapping_add(unzigzag(section.varint("timestamp")?));
+                let timestamp = previous.wrapping_add(delta);
+                timestamps.push(timestamp);
+                previous = timestamp;
+                previous_delta = delta;
+            }
+            timestamps
+        }
+        value => {
+            return Err(BlockError::InvalidTag {
+                what: "timestamp mode",
+                value,
+            });
+        }
+    };
+    if timestamps.len() != rows {
+        return Err(BlockError::Length {
+            column: "time".into(),
+            found: timestamps.len(),
+            expected: rows,
+        });
+    }
+    Ok(timestamps)
+}
+
+fn present<T: Copy>(values: &[Option<T>]) -> Vec<T> {
+    values.iter().flatten().copied().collect()
+}
+
+pub(super) fn encode_values(values: &ColumnValues) -> Vec<u8> {
+    let mut out = Writer::default();
+    match values {
+        ColumnValues::F64(values) => {
+            let values = present(values);
+            if values.len() >= PCO_MIN_VALUES {
+                out.byte(MODE_PCO);
+                // Bit patterns, not floats: pcodec keeps them exactly, NaN payloads included.
+                out.raw(&pco_bytes(&values));
+            } else {
+                out.byte(MODE_PLAIN);
+                for value in values {
+                    out.raw(&value.to_bits().to_le_bytes());
+                }
+            }
+        }
+        ColumnValues::I64(values) => encode_integers(&mut out, &present(values), zigzag),
+        ColumnValues::U64(values) => encode_integers(&mut out, &present(values), |value| value),
+        ColumnValues::Bool(values) => {
+            let values: Vec<bool> = present(values);
+            out.raw(&pack_bits(&values));
+        }
+        ColumnValues::Str(values) => {
+            let mut plain = Writer::default();
+            for value in values.iter().flatten() {
+                plain.bytes_with_len(value.as_bytes());
+            }
+            let plain = plain.finish();
+            if plain.len() >= LZ4_MIN_BYTES {
+                out.byte(MODE_PCO);
+                out.raw(&lz4_flex::compress_prepend_size(&plain));
+            } else {
+                out.byte(MODE_PLAIN);
+                out.raw(&plain);
+            }
+        }
+    }
+    out.finish()
+}
+
+fn encode_integers<T: pco::data_types::Number>(
+    out: &mut Writer,
+    values: &[T],
+    to_varint: fn(T) -> u64,
+) {
+    if values.len() >= PCO_MIN_VALUES {
+        out.byte(MODE_PCO);
+        out.raw(&pco_bytes(values));
+    } else {
+        out.byte(MODE_PLAIN);
+        for value in values {
+            out.varint(to_varint(*value));
+        }
+    }
+}
+
+fn decode_integers<T: pco::data_types::Number>(
+    input: &mut Reader<'_>,
+    count: usize,
+    from_varint: fn(u64) -> T,
+) -> Result<Vec<T>, BlockError> {
+    match input.byte("integer mode")? {
+        MODE_PCO => pco_values(input.input, "integers"),
+        MODE_PLAIN => (0..count)
+            .map(|_| input.varint("integer").map(from_varint))
+            .collect(),
+        value => Err(BlockError::InvalidTag {
+            what: "integer mode",
+            value,
+        }),
+    }
+}
+
+/// Spreads the present values back over the rows.
+fn scatter<T>(
+    values: Vec<T>,
+    presence: &[bool],
+    column: &str,
+) -> Result<Vec<Option<T>>, BlockError> {
+    let expected = presence.iter().filter(|present| **present).count();
+    if values.len() != expected {
+        return Err(BlockError::Length {
+            column: column.to_owned(),
+            found: values.len(),
+            expected,
+        });
+    }
+    let mut values = values.into_iter();
+    Ok(presence
+        .iter()
+        .map(|present| if *present { values.next() } else { None })
+        .collect())
+}
+
+pub(super) fn decode_values(
+    type_tag: u8,
+    payload: &[u8],
+    presence: &[bool],
+    column: &str,
+) -> Result<ColumnValues, BlockError> {
+    let count = presence.iter().filter(|present| **present).count();
+    let mut input = Reader::new(payload);
+    let values = match type_tag {
+        0 => {
+            let floats = match input.byte("float mode")? {
+                MODE_PCO => pco_values::<f64>(input.input, "floats")?,
+                MODE_PLAIN => {
+                    let raw = input.raw(count.saturating_mul(8), "floats")?;
+                    raw.chunks_exact(8)
+                        .map(|bytes| {
+                            f64::from_bits(u64::from_le_bytes(bytes.try_into().unwrap_or_default()))
+                        })
+                        .collect()
+                }
+                value => {
+                    return Err(BlockError::InvalidTag {
+                        what: "float mode",
+                        value,
+                    });
+                }
+            };
+            ColumnValues::F64(scatter(floats, presence, column)?)
+        }
+        1 => ColumnValues::I64(scatter(
+            decode_integers(&mut input, count, unzigzag)?,
+            presence,
+            column,
+        )?),
+        2 => ColumnValues::U64(scatter(
+            decode_integers(&mut input, count, |value| value)?,
+            presence,
+            column,
+        )?),
+        3 => {
+            let bits = unpack_bits(input.raw(count.div_ceil(8), "booleans")?, count);
+            ColumnValues::Bool(scatter(bits, presence, column)?)
+        }
+        4 => {
+            let plain = match input.byte("string mode")? {
+                MODE_PCO => lz4_flex::decompress_size_prepended(input.input)
+                    .map_err(|_| BlockError::Corrupt("strings"))?,
+                MODE_PLAIN => input.input.to_vec(),
+                value => {
+                    return Err(BlockError::InvalidTag {
+                        what: "string mode",
+                        value,
+                    });
+                }
+            };
+            let mut strings = Vec::with_capacity(count);
+            let mut reader = Reader::new(&plain);
+            while !reader.is_empty() && strings.len() < count {
+                let bytes = reader.bytes_with_len("string")?;
+                strings.push(
+                    String::from_utf8(bytes.to_vec())
+                        .map_err(|_| BlockError::Utf8(column.to_owned()))?,
+                );
+            }
+            ColumnValues::Str(scatter(strings, presence, column)?)
+        }
+        value => {
+            return Err(BlockError::InvalidTag {
+                what: "type",
+                value,
+            });
+        }
+    };
+    Ok(values)
+}

@@ -1,0 +1,160 @@
+//! The time-series data layer over the KV trait: tenants, tokens, the measurement catalog,
+//! series records and postings, data blocks and idempotency records, all under the root
+//! subspace with the layout of `docs/storage.md`.
+//!
+//! Series identity is a 64-bit hash of the canonical series key, so stateless ingest nodes agree
+//! on ids without coordinating; the series record detects collisions and resolves them by
+//! probing the next id. Index records (series, postings, catalog) are written once, on first
+//! sight; data blocks are blind versionstamped writes that never conflict.
+
+mod catalog;
+mod data;
+mod series;
+mod tenant;
+
+pub use catalog::{FieldType, MeasurementSchema, SchemaError};
+pub use data::{BUCKET_NANOS, DataPoint, bucket_start, merge_blocks, read_series};
+pub use series::{SeriesId, SeriesKey};
+pub use tenant::{Permissions, TenantId, TokenGrant, hash_token};
+
+use crate::keys::{Bytes, Subspace, Versionstamp};
+
+/// The keys of the data layer, under one root subspace.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: Subspace,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self {
+            root: crate::keys::root(),
+        }
+    }
+}
+
+impl Layout {
+    /// A layout under `root` (tests isolate themselves with their own root).
+    pub fn with_root(root: Subspace) -> Self {
+        Self { root }
+    }
+
+    /// `("tenant", name)` → tenant record.
+    pub fn tenant(&self, name: &str) -> Vec<u8> {
+        self.root.pack(&("tenant", name))
+    }
+
+    /// The range of every tenant record.
+    pub fn tenants(&self) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&("tenant",)).range()
+    }
+
+    /// The counter that allocates tenant ids.
+    pub fn tenant_sequence(&self) -> Vec<u8> {
+        self.root.pack(&("tenant_seq",))
+    }
+
+    /// `("token", sha256(token))` → grant.
+    pub fn token(&self, hash: &[u8; 32]) -> Vec<u8> {
+        self.root.pack(&("token", Bytes::from(&hash[..])))
+    }
+
+    /// The range of every token grant.
+    pub fn tokens(&self) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&("token",)).range()
+    }
+
+    /// `(tid, "m", measurement, "f", field)` → field type.
+    pub fn catalog_field(&self, tenant: TenantId, measurement: &str, field: &str) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "m", measurement, "f", field))
+    }
+
+    /// `(tid, "m", measurement, "t", tag_key)` → empty.
+    pub fn catalog_tag(&self, tenant: TenantId, measurement: &str, tag: &str) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "m", measurement, "t", tag))
+    }
+
+    /// The catalog of one measurement.
+    pub fn catalog_measurement(&self, tenant: TenantId, measurement: &str) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&(tenant.0, "m", measurement)).range()
+    }
+
+    /// The catalog of a tenant.
+    pub fn catalog(&self, tenant: TenantId) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&(tenant.0, "m")).range()
+    }
+
+    /// `(tid, "s", series_id)` → canonical series key.
+    pub fn series(&self, tenant: TenantId, series: SeriesId) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "s", series.0))
+    }
+
+    /// `(tid, "p", measurement, tag_key, tag_value, series_id)` → empty. The posting with an empty
+    /// tag key and value lists every series of the measurement (line protocol has no empty keys).
+    pub fn posting(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        tag: (&str, &str),
+        series: SeriesId,
+    ) -> Vec<u8> {
+        self.root
+            .pack(&(tenant.0, "p", measurement, tag.0, tag.1, series.0))
+    }
+
+    /// The postings of one tag value (or, with `("", "")`, of the whole measurement).
+    pub fn postings(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        tag: (&str, &str),
+    ) -> (Vec<u8>, Vec<u8>) {
+        self.root
+            .subspace(&(tenant.0, "p", measurement, tag.0, tag.1))
+            .range()
+    }
+
+    /// Decodes the series id at the end of a posting key.
+    pub fn posting_series(&self, key: &[u8]) -> Option<SeriesId> {
+        let (_, _, _, _, _, series): (u64, String, String, String, String, u64) =
+            self.root.unpack(key).ok()?;
+        Some(SeriesId(series))
+    }
+
+    /// `(tid, "d", series_id, bucket_start, versionstamp)`: a versionstamped-key parameter.
+    pub fn data_stamped(&self, tenant: TenantId, series: SeriesId, bucket: i64) -> Vec<u8> {
+        self.root.pack_with_versionstamp(&(
+            tenant.0,
+            "d",
+            series.0,
+            bucket,
+            Versionstamp::incomplete(0),
+        ))
+    }
+
+    /// The data keys of one series with bucket starts in `[first_bucket, last_bucket]`.
+    pub fn data_range(
+        &self,
+        tenant: TenantId,
+        series: SeriesId,
+        first_bucket: i64,
+        last_bucket: i64,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let begin = self
+            .root
+            .subspace(&(tenant.0, "d", series.0, first_bucket))
+            .range()
+            .0;
+        let end = self
+            .root
+            .subspace(&(tenant.0, "d", series.0, last_bucket))
+            .range()
+            .1;
+        (begin, end)
+    }
+
+    /// `(tid, "w", request_key)` → commit record of an idempotent write.
+    pub fn idempotency(&self, tenant: TenantId, request_key: &str) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "w", request_key))
+    }
+}

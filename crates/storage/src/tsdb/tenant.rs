@@ -1,0 +1,128 @@
+//! Tenants (a tenant is a database) and the hashed tokens that grant access to them.
+
+use sha2::{Digest, Sha256};
+
+use super::Layout;
+use crate::error::KvResult;
+use crate::keys::{pack, unpack};
+use crate::kv::{AtomicOp, KvTransaction, RangeRequest};
+
+/// A tenant's numeric id: the first element of every key of its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(pub u64);
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions {
+    /// May query.
+    pub read: bool,
+    /// May write.
+    pub write: bool,
+}
+
+/// A token's grant: one database, some permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The database (tenant name) the token is for.
+    pub database: String,
+    /// What it may do there.
+    pub permissions: Permissions,
+}
+
+impl TokenGrant {
+    fn encode(&self) -> Vec<u8> {
+        pack(&(
+            self.database.as_str(),
+            self.permissions.read,
+            self.permissions.write,
+        ))
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let (database, read, write): (String, bool, bool) = unpack(bytes).ok()?;
+        Some(Self {
+            database,
+            permissions: Permissions { read, write },
+        })
+    }
+}
+
+/// SHA-256 of a token: only this is stored, so a leaked database does not leak tokens.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Layout {
+    /// Looks a tenant up by name.
+    pub async fn tenant_id<T: KvTransaction>(
+        &self,
+        tx: &T,
+        name: &str,
+    ) -> KvResult<Option<TenantId>> {
+        let record = tx.get(&self.tenant(name), false).await?;
+        Ok(record
+            .and_then(|bytes| unpack::<(u64,)>(&bytes).ok())
+            .map(|(id,)| TenantId(id)))
+    }
+
+    /// Returns the tenant's id, creating the tenant if it does not exist.
+    ///
+    /// Concurrent creators of the same name conflict on the name's key; the retry finds the
+    /// record the winner wrote.
+    pub async fn create_tenant<T: KvTransaction>(&self, tx: &T, name: &str) -> KvResult<TenantId> {
+        if let Some(id) = self.tenant_id(tx, name).await? {
+            return Ok(id);
+        }
+        let sequence = tx.get(&self.tenant_sequence(), false).await?;
+        let last = sequence
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+            .map_or(0, u64::from_le_bytes);
+        let id = TenantId(last + 1);
+        tx.atomic_op(&self.tenant_sequence(), &1u64.to_le_bytes(), AtomicOp::Add);
+        tx.set(&self.tenant(name), &pack(&(id.0,)));
+        Ok(id)
+    }
+
+    /// Lists tenants by name.
+    pub async fn list_tenants<T: KvTransaction>(
+        &self,
+        tx: &T,
+    ) -> KvResult<Vec<(String, TenantId)>> {
+        let (begin, end) = self.tenants();
+        let rows = tx
+            .get_range_all(&RangeRequest::new(begin, end), true)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let (_, name): (String, String) = self.root.unpack(&key).ok()?;
+                let (id,): (u64,) = unpack(&value).ok()?;
+                Some((name, TenantId(id)))
+            })
+            .collect())
+    }
+
+    /// Stores a token grant under the token's hash.
+    pub fn put_token<T: KvTransaction>(&self, tx: &T, token: &str, grant: &TokenGrant) {
+        tx.set(&self.token(&hash_token(token)), &grant.encode());
+    }
+
+    /// Looks a presented token up.
+    pub async fn token_grant<T: KvTransaction>(
+        &self,
+        tx: &T,
+        token: &str,
+    ) -> KvResult<Option<TokenGrant>> {
+        let record = tx.get(&self.token(&hash_token(token)), true).await?;
+        Ok(record.as_deref().and_then(TokenGrant::decode))
+    }
+
+    /// True when at least one token exists (then every request must present one).
+    pub async fn any_token<T: KvTransaction>(&self, tx: &T) -> KvResult<bool> {
+        let (begin, end) = self.tokens();
+        let chunk = tx
+            .get_range(&RangeRequest::new(begin, end).limit(1), 1, true)
+            .await?;
+        Ok(!chunk.kvs.is_empty())
+    }
+}
