@@ -1,5 +1,14 @@
-//! `tidemark-ingest` will own the write path: parsing line protocol and remote_write, validating
-//! points, and the group-commit writer that turns requests into per-series blocks in one
-//! transaction. It depends on `tidemark-storage` only; `server` and `bench` use it.
+//! `tidemark-ingest` owns the write path: parsing line protocol into points with per-line
+//! errors ([`lp`]), and the group-commit [`writer`] that merges concurrent requests into one
+//! short transaction, writes one block per series, and acknowledges only durable commits.
 //!
-//! Nothing is here yet: the write path arrives with the line protocol ingest issue.
+//! It depends on `tidemark-storage` (the KV trait and the time-series layout) only. `server`
+//! mounts it behind the HTTP write endpoints; `bench` drives it.
+
+pub mod error;
+pub mod lp;
+pub mod writer;
+
+pub use error::{IngestError, LineError};
+pub use lp::{ParsedBatch, Point, Precision, parse_lines};
+pub use writer::{WriteOutcome, WriteRequest, Writer, WriterConfig, WriterStats};

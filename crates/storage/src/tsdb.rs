@@ -122,14 +122,36 @@ impl Layout {
     }
 
     /// `(tid, "d", series_id, bucket_start, versionstamp)`: a versionstamped-key parameter.
-    pub fn data_stamped(&self, tenant: TenantId, series: SeriesId, bucket: i64) -> Vec<u8> {
+    /// `part` (the versionstamp's user version) tells apart blocks of one series and bucket
+    /// written by the same transaction.
+    pub fn data_stamped(
+        &self,
+        tenant: TenantId,
+        series: SeriesId,
+        bucket: i64,
+        part: u16,
+    ) -> Vec<u8> {
         self.root.pack_with_versionstamp(&(
             tenant.0,
             "d",
             series.0,
             bucket,
-            Versionstamp::incomplete(0),
+            Versionstamp::incomplete(part),
         ))
+    }
+
+    /// `("commit", hour, group_id)`: marks that a write group committed, so a retry after
+    /// `commit_unknown_result` can tell. Markers are cleared after a few hours.
+    pub fn commit_marker(&self, hour: i64, group: u128) -> Vec<u8> {
+        self.root
+            .pack(&("commit", hour, Bytes::from(&group.to_be_bytes()[..])))
+    }
+
+    /// Every commit marker of hours before `hour`.
+    pub fn commit_markers_before(&self, hour: i64) -> (Vec<u8>, Vec<u8>) {
+        let begin = self.root.subspace(&("commit",)).range().0;
+        let end = self.root.pack(&("commit", hour));
+        (begin, end)
     }
 
     /// The data keys of one series with bucket starts in `[first_bucket, last_bucket]`.

@@ -10,9 +10,25 @@ use crate::kv::{KvTransaction, RangeRequest, StreamingMode};
 /// Width of a data bucket: blocks of one series are keyed by the hour they start in.
 pub const BUCKET_NANOS: i64 = 3_600_000_000_000;
 
-/// The start of the bucket holding `time`.
+/// The start of the bucket holding `time`. The lowest bucket saturates at `i64::MIN` (its true
+/// start is below the representable range); the function stays monotonic.
 pub fn bucket_start(time: i64) -> i64 {
-    time - time.rem_euclid(BUCKET_NANOS)
+    time.div_euclid(BUCKET_NANOS).saturating_mul(BUCKET_NANOS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_the_whole_timestamp_range() {
+        assert_eq!(bucket_start(0), 0);
+        assert_eq!(bucket_start(BUCKET_NANOS + 5), BUCKET_NANOS);
+        assert_eq!(bucket_start(-1), -BUCKET_NANOS);
+        assert_eq!(bucket_start(i64::MIN), i64::MIN);
+        assert!(bucket_start(i64::MAX) <= i64::MAX);
+        assert!(bucket_start(i64::MIN + BUCKET_NANOS * 2) > i64::MIN);
+    }
 }
 
 /// One field value of one point.

@@ -1,0 +1,256 @@
+//! The group-commit writer against the embedded backend: durability of acknowledged points,
+//! group commit under concurrency, type conflicts, idempotency keys, injected commit faults.
+
+use tidemark_ingest::lp::{Precision, parse_lines};
+use tidemark_ingest::{IngestError, WriteRequest, Writer, WriterConfig};
+use tidemark_storage::block::ColumnValues;
+use tidemark_storage::tsdb::{Layout, SeriesKey, read_series};
+use tidemark_storage::{
+    EmbeddedKv, EmbeddedOptions, FaultConfig, KvDatabase, KvTransaction, RangeRequest,
+};
+
+fn request(database: &str, body: &str, key: Option<&str>) -> WriteRequest {
+    let batch = parse_lines(body.as_bytes(), Precision::Nanosecond, 0);
+    assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+    WriteRequest {
+        database: database.into(),
+        points: batch.points,
+        idempotency_key: key.map(str::to_owned),
+    }
+}
+
+async fn floats(
+    db: &EmbeddedKv,
+    database: &str,
+    series: &SeriesKey,
+    field: &str,
+) -> Vec<(i64, f64)> {
+    let layout = Layout::default();
+    let tx = db.create_transaction().unwrap();
+    let tenant = layout
+        .tenant_id(&tx, database)
+        .await
+        .unwrap()
+        .expect("tenant exists");
+    let (id, created) = layout.resolve_series(&tx, tenant, series).await.unwrap();
+    assert!(!created, "series {series:?} was written");
+    let block = read_series(&tx, &layout, tenant, id, i64::MIN, i64::MAX)
+        .await
+        .unwrap();
+    let column = block
+        .columns
+        .iter()
+        .find(|column| column.name == field)
+        .expect("field");
+    let ColumnValues::F64(values) = &column.values else {
+        panic!("float column")
+    };
+    block
+        .timestamps
+        .iter()
+        .zip(values)
+        .filter_map(|(t, v)| v.map(|v| (*t, v)))
+        .collect()
+}
+
+/// Every stored data block of the first tenant (tests create one database).
+async fn blocks(db: &EmbeddedKv) -> Vec<tidemark_storage::block::Block> {
+    let tx = db.create_transaction().unwrap();
+    let (begin, end) = tidemark_storage::keys::root()
+        .subspace(&(1u64, "d"))
+        .range();
+    let rows = tx
+        .get_range_all(&RangeRequest::new(begin, end), true)
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|(_, value)| tidemark_storage::block::Block::decode(value).unwrap())
+        .collect()
+}
+
+async fn data_keys(db: &EmbeddedKv) -> usize {
+    blocks(db).await.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_all_durable_and_grouped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    let mut tasks = Vec::new();
+    for client in 0..32 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..10 {
+                let body: String = (0..20)
+                    .map(|i| {
+                        format!(
+                            "cpu,host=h{client} usage={}.5 {}\n",
+                            round * 20 + i,
+                            (round * 20 + i) as i64 * 1_000_000_000
+                        )
+                    })
+                    .collect();
+                let outcome = writer
+                    .write(request("db", &body, None))
+                    .await
+                    .expect("write");
+                assert_eq!(outcome.written, 20);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for client in [0, 17, 31] {
+        let series = SeriesKey::new("cpu", vec![("host".into(), format!("h{client}"))]);
+        let points = floats(&db, "db", &series, "usage").await;
+        assert_eq!(points.len(), 200, "client {client}");
+        assert_eq!(points[57], (57_000_000_000, 57.5));
+    }
+    // 320 requests from 32 concurrent clients: group commit merges them into fewer transactions.
+    let stats = writer.stats();
+    let groups = stats.groups.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        stats.requests.load(std::sync::atomic::Ordering::Relaxed),
+        320
+    );
+    assert_eq!(
+        stats.points.load(std::sync::atomic::Ordering::Relaxed),
+        6_400
+    );
+    assert!(groups < 320, "{groups} transactions for 320 requests");
+    assert_eq!(
+        data_keys(&db).await,
+        320,
+        "one block per series per transaction"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_conflicts_reject_only_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    writer.write(request("db", "m f=1 1", None)).await.unwrap();
+    let outcome = writer
+        .write(request("db", "m f=2 2\nm f=3i 3\nm f=4,g=\"s\" 4", None))
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 2);
+    assert_eq!(outcome.rejected.len(), 1);
+    assert_eq!(outcome.rejected[0].line, 2);
+    assert!(
+        outcome.rejected[0].message.contains("`f`")
+            && outcome.rejected[0]
+                .message
+                .contains("is float, got integer"),
+        "{:?}",
+        outcome.rejected
+    );
+    let points = floats(&db, "db", &SeriesKey::new("m", vec![]), "f").await;
+    assert_eq!(points, vec![(1, 1.0), (2, 2.0), (4, 4.0)]);
+    // A conflict within one request, on a field first seen in it.
+    let outcome = writer
+        .write(request("db", "n x=1i 1\nn x=1 2", None))
+        .await
+        .unwrap();
+    assert_eq!((outcome.written, outcome.rejected.len()), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_write_wins_on_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    writer
+        .write(request("db", "m f=1 10\nm f=2 20", None))
+        .await
+        .unwrap();
+    writer.write(request("db", "m f=9 10", None)).await.unwrap();
+    let points = floats(&db, "db", &SeriesKey::new("m", vec![]), "f").await;
+    assert_eq!(points, vec![(10, 9.0), (20, 2.0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_write_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    let first = writer
+        .write(request("db", "m f=1 1\nm f=2 2", Some("req-1")))
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    let blocks = data_keys(&db).await;
+    let again = writer
+        .write(request("db", "m f=1 1\nm f=2 2", Some("req-1")))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(
+        again.written, 2,
+        "the replay reports what the first attempt wrote"
+    );
+    assert_eq!(data_keys(&db).await, blocks, "nothing written twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_commit_results_never_duplicate_or_lose_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = FaultConfig {
+        seed: 11,
+        retryable: 0.1,
+        unknown_applied: 0.25,
+        unknown_not_applied: 0.25,
+    };
+    let options = EmbeddedOptions {
+        faults: Some(faults),
+        ..EmbeddedOptions::default()
+    };
+    let db = EmbeddedKv::open(dir.path(), options).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    let mut total_rows = 0;
+    for round in 0..60 {
+        let body = format!(
+            "m,r={} f={round} {round}\nm,r=all f={round} {round}",
+            round % 5
+        );
+        let outcome = writer
+            .write(request("db", &body, None))
+            .await
+            .expect("acknowledged");
+        assert_eq!(outcome.written, 2);
+        total_rows += 2;
+    }
+    // Every acknowledged point is there, once.
+    let points = floats(
+        &db,
+        "db",
+        &SeriesKey::new("m", vec![("r".into(), "all".into())]),
+        "f",
+    )
+    .await;
+    assert_eq!(points.len(), 60);
+    let stored_rows: usize = blocks(&db).await.iter().map(|block| block.rows()).sum();
+    assert_eq!(stored_rows, total_rows, "no group was applied twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_databases_are_refused_when_creation_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let config = WriterConfig {
+        create_databases: false,
+        ..WriterConfig::default()
+    };
+    let writer = Writer::start(db.clone(), Layout::default(), config);
+    let error = writer
+        .write(request("nope", "m f=1 1", None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IngestError::DatabaseNotFound(ref name) if name == "nope"),
+        "{error}"
+    );
+}
