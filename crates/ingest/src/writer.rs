@@ -301,7 +301,7 @@ async fn attempt<T: KvTransaction>(
     }
     blocks.write(tx, layout);
     tx.set(&marker, b"");
-    if group.id % 64 == 0 {
+    if group.id.is_multiple_of(64) {
         // Now and then, clear markers old enough that no retry can still look for them.
         let (begin, end) = layout.commit_markers_before(group.hour - MARKER_HOURS * HOUR_NANOS);
         tx.clear_range(&begin, &end);

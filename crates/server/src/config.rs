@@ -43,7 +43,8 @@ pub enum ConfigError {
     /// The listen address is not on loopback and no authentication is configured.
     #[error(
         "refusing to listen on {0}: it is reachable beyond this machine and authentication is \
-         not configured; listen on a loopback address (e.g. 127.0.0.1:8181)"
+         not configured; create a token first (`tidemark token create --db NAME`) or listen on a \
+         loopback address (e.g. 127.0.0.1:8181)"
     )]
     InsecureListen(SocketAddr),
 }
@@ -80,6 +81,12 @@ pub struct ServeArgs {
     /// FDB cluster file, for `--storage fdb` [default: FDB's default cluster file].
     #[arg(long, env = "TIDEMARK_FDB_CLUSTER_FILE", value_name = "FILE")]
     pub fdb_cluster_file: Option<PathBuf>,
+    /// Largest write body in bytes, before and after gzip decompression [default: 10485760].
+    #[arg(long, env = "TIDEMARK_MAX_REQUEST_BYTES", value_name = "BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// Create a database on its first write [default: true].
+    #[arg(long, env = "TIDEMARK_CREATE_DATABASES", value_name = "BOOL")]
+    pub create_databases: Option<bool>,
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -93,6 +100,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     log_level: Option<String>,
+    max_request_bytes: Option<usize>,
+    create_databases: Option<bool>,
     #[serde(default)]
     storage: FileStorage,
 }
@@ -115,6 +124,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Log filter.
     pub log_level: String,
+    /// Largest write body, before and after decompression.
+    pub max_request_bytes: usize,
+    /// Databases are created by their first write.
+    pub create_databases: bool,
     /// Storage settings.
     pub storage: StorageConfig,
 }
@@ -145,6 +158,10 @@ impl Config {
                 SocketAddr::from(([127, 0, 0, 1], 8181))
             }),
             log_level: pick(args.log_level.clone(), file.log_level, || "info".to_owned()),
+            max_request_bytes: pick(args.max_request_bytes, file.max_request_bytes, || {
+                10 * 1024 * 1024
+            }),
+            create_databases: pick(args.create_databases, file.create_databases, || true),
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
                 fdb_cluster_file: args
@@ -156,10 +173,10 @@ impl Config {
         Ok(config)
     }
 
-    /// Refuses configurations that would expose data: beyond loopback, auth is required, and
-    /// this build has no authentication yet.
-    pub fn check_exposure(&self) -> Result<(), ConfigError> {
-        if self.listen.ip().is_loopback() {
+    /// Refuses configurations that would expose data: beyond loopback, authentication must be
+    /// configured, which means at least one token exists.
+    pub fn check_exposure(&self, tokens_exist: bool) -> Result<(), ConfigError> {
+        if self.listen.ip().is_loopback() || tokens_exist {
             return Ok(());
         }
         Err(ConfigError::InsecureListen(self.listen))
@@ -249,13 +266,14 @@ mod tests {
     #[test]
     fn only_loopback_is_allowed_without_auth() {
         let mut config = Config::resolve(&ServeArgs::default()).unwrap();
-        assert!(config.check_exposure().is_ok());
+        assert!(config.check_exposure(false).is_ok());
         config.listen = "[::1]:8181".parse().unwrap();
-        assert!(config.check_exposure().is_ok());
+        assert!(config.check_exposure(false).is_ok());
         config.listen = "0.0.0.0:8181".parse().unwrap();
         assert!(matches!(
-            config.check_exposure(),
+            config.check_exposure(false),
             Err(ConfigError::InsecureListen(_))
         ));
+        assert!(config.check_exposure(true).is_ok(), "a token makes it safe");
     }
 }

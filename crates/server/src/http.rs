@@ -1,13 +1,15 @@
-//! The HTTP surface of one listener. Today: `/health`. Ingest, query and the Prometheus API
-//! mount their routes here as they arrive.
+//! The HTTP surface of one listener: health, the line protocol write endpoints, InfluxDB 1.x
+//! compatibility, and the read-back path. Query and the Prometheus API mount here as they arrive.
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tidemark_storage::{KvDatabase, KvError, KvTransaction};
 
@@ -16,11 +18,23 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// A key inside the root subspace that is never written: reading it exercises a transaction.
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
-/// Builds the router over a storage handle.
-pub fn router<D: KvDatabase>(db: D) -> Router {
+use crate::state::AppState;
+use crate::{points, v1, write};
+
+/// Builds the router.
+pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
     Router::new()
         .route("/health", get(health::<D>))
-        .with_state(db)
+        .route("/api/v1/health", get(health::<D>))
+        .route("/ping", get(v1::ping).head(v1::ping).post(v1::ping))
+        .route("/write", post(write::write_v1::<D>))
+        .route("/api/v2/write", post(write::write_v2::<D>))
+        .route("/api/v3/write_lp", post(write::write_v3::<D>))
+        .route("/query", get(v1::query::<D>).post(v1::query::<D>))
+        .route("/api/v0/points", get(points::points::<D>))
+        // Write bodies are limited (and decompressed) by the handlers themselves.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
 }
 
 async fn probe_storage<D: KvDatabase>(db: &D) -> Result<(), KvError> {
@@ -30,8 +44,8 @@ async fn probe_storage<D: KvDatabase>(db: &D) -> Result<(), KvError> {
 }
 
 /// InfluxDB-compatible health: 200 with `"status":"pass"` when storage answers a read.
-async fn health<D: KvDatabase>(State(db): State<D>) -> Response {
-    let verdict = match tokio::time::timeout(HEALTH_TIMEOUT, probe_storage(&db)).await {
+async fn health<D: KvDatabase>(State(state): State<Arc<AppState<D>>>) -> Response {
+    let verdict = match tokio::time::timeout(HEALTH_TIMEOUT, probe_storage(&state.db)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err(format!("storage did not answer within {HEALTH_TIMEOUT:?}")),

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use tidemark_server::cli::{dump, import, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -18,6 +19,15 @@ struct Cli {
 enum Command {
     /// Start the server.
     Serve(tidemark_server::config::ServeArgs),
+    /// Manage tokens (run against a stopped server's data directory).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Import a line protocol file (plain or gzip) into a running server.
+    Write(import::WriteArgs),
+    /// Print a series' points (one JSON object per line).
+    Dump(dump::DumpArgs),
+    /// Print how many points a series has in a time range.
+    Count(dump::DumpArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -39,6 +49,13 @@ fn init_logging(filter: &str) {
         .init();
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tidemark")
+        .build()?)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -49,11 +66,31 @@ fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             init_logging(&config.log_level);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("tidemark")
-                .build()?;
-            runtime.block_on(tidemark_server::serve::run(config))
+            runtime()?.block_on(tidemark_server::serve::run(config))
+        }
+        Command::Token(token::TokenCommand::Create(args)) => {
+            let database = args.db.clone();
+            let token = runtime()?.block_on(token::create(args))?;
+            eprintln!("token for database {database:?} (shown once; store it now):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::Write(args) => {
+            let lines = runtime()?.block_on(import::write(args))?;
+            eprintln!("wrote {lines} lines");
+            Ok(())
+        }
+        Command::Dump(args) => {
+            let points = runtime()?.block_on(dump::fetch(&args))?;
+            for point in points["points"].as_array().into_iter().flatten() {
+                println!("{point}");
+            }
+            Ok(())
+        }
+        Command::Count(args) => {
+            let points = runtime()?.block_on(dump::fetch(&args))?;
+            println!("{}", points["count"]);
+            Ok(())
         }
     }
 }

@@ -1,23 +1,41 @@
 //! `tidemark serve`: open storage, bind the listener, serve until SIGINT or SIGTERM.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use tidemark_ingest::{Writer, WriterConfig};
+use tidemark_storage::tsdb::Layout;
 use tidemark_storage::{EmbeddedKv, EmbeddedOptions, KvDatabase};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, StorageBackend};
+use crate::auth::Auth;
+use crate::config::{Config, ConfigError, StorageBackend};
 use crate::http;
+use crate::state::AppState;
+
+/// Opens the embedded storage of a data directory.
+pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
+    let path = config.data_dir.join("kv");
+    std::fs::create_dir_all(&path)
+        .with_context(|| format!("cannot create data directory {}", path.display()))?;
+    EmbeddedKv::open(&path, EmbeddedOptions::default()).with_context(|| {
+        format!(
+            "cannot open embedded storage in {} (is another tidemark using this data directory?)",
+            path.display()
+        )
+    })
+}
 
 /// Runs the server with a resolved configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    config.check_exposure()?;
     match config.storage.backend {
         StorageBackend::Embedded => {
-            let path = config.data_dir.join("kv");
-            std::fs::create_dir_all(&path)
-                .with_context(|| format!("cannot create data directory {}", path.display()))?;
-            let db = EmbeddedKv::open(&path, EmbeddedOptions::default())
-                .with_context(|| format!("cannot open embedded storage in {}", path.display()))?;
-            tracing::info!(path = %path.display(), "opened embedded storage");
+            // A fresh data directory holds no token: refuse before creating anything.
+            if !config.data_dir.join("kv").exists() {
+                config.check_exposure(false)?;
+            }
+            let db = open_embedded(&config)?;
+            tracing::info!(path = %config.data_dir.join("kv").display(), "opened embedded storage");
             serve(db, &config).await
         }
         StorageBackend::Fdb => serve_fdb(&config).await,
@@ -46,13 +64,35 @@ async fn serve_fdb(_config: &Config) -> anyhow::Result<()> {
     )
 }
 
+async fn tokens_exist<D: KvDatabase>(db: &D) -> anyhow::Result<bool> {
+    let tx = db.create_transaction()?;
+    Ok(Layout::default().any_token(&tx).await?)
+}
+
 async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
+    let exposed = !config.listen.ip().is_loopback();
+    config
+        .check_exposure(tokens_exist(&db).await?)
+        .map_err(|error: ConfigError| anyhow::anyhow!(error))?;
+    let writer_config = WriterConfig {
+        create_databases: config.create_databases,
+        ..WriterConfig::default()
+    };
+    let writer = Writer::start(db.clone(), Layout::default(), writer_config);
+    let auth = Auth::new(db.clone(), Layout::default(), exposed);
+    let state = Arc::new(AppState::new(
+        db,
+        writer,
+        auth,
+        config.max_request_bytes,
+        config.create_databases,
+    ));
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("listener has no address")?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, http::router(db))
+    axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;

@@ -81,6 +81,51 @@ impl TestServer {
         &self.data_dir
     }
 
+    /// POSTs a body to a path (with query string) and returns status and body text.
+    pub(crate) async fn post(
+        &self,
+        path_and_query: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut request = reqwest::Client::new()
+            .post(self.url(path_and_query))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// Reads a series back through the read-back endpoint.
+    pub(crate) async fn points(
+        &self,
+        db: &str,
+        series: &str,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .get(self.url("/api/v0/points"))
+            .query(&[("db", db), ("series", series)]);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// The process id, for signals.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub(crate) fn terminate(mut self) -> ExitStatus {
         let pid = self.child.id().to_string();

@@ -1,0 +1,220 @@
+//! The one user-facing error type of the HTTP API, and its mapping to status codes.
+//!
+//! Every handler reports failures as an [`ApiError`]: a kind (which fixes the status), a message
+//! that names what was wrong, and for writes the rejected lines. How the body looks depends on
+//! which API the client speaks (InfluxDB v1, v2 or v3), so rendering takes the [`Dialect`].
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tidemark_ingest::{IngestError, LineError};
+use tidemark_storage::KvError;
+
+/// What kind of failure, independent of protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or its content is invalid (400).
+    InvalidArgument,
+    /// No credentials, or unknown credentials (401).
+    Unauthenticated,
+    /// Valid credentials without the needed permission (403).
+    PermissionDenied,
+    /// The database or resource does not exist (404).
+    NotFound,
+    /// The body is larger than allowed (413).
+    PayloadTooLarge,
+    /// The server is overloaded or storage is briefly unavailable: retry (503 + Retry-After).
+    Unavailable,
+    /// Anything else (500); details go to the log, not the client.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status of this kind.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidArgument => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn v2_code(self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "invalid",
+            Self::Unauthenticated => "unauthorized",
+            Self::PermissionDenied => "forbidden",
+            Self::NotFound => "not found",
+            Self::PayloadTooLarge => "request too large",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal error",
+        }
+    }
+}
+
+/// Which API's error shape the client expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// InfluxDB 1.x: `{"error": "..."}`.
+    V1,
+    /// InfluxDB 2: `{"code": "...", "message": "..."}`.
+    V2,
+    /// InfluxDB 3: `{"error": "...", "data": ...}`.
+    V3,
+}
+
+/// At most this many rejected lines are listed in a response.
+const MAX_LISTED_LINES: usize = 100;
+
+/// A failed request.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The kind, which fixes the status code.
+    pub kind: ErrorKind,
+    /// What went wrong, for the client.
+    pub message: String,
+    /// Rejected lines of a write.
+    pub lines: Vec<LineError>,
+    /// Points written despite the rejected lines (partial writes).
+    pub written: usize,
+    /// The protocol dialect of the response body.
+    pub dialect: Dialect,
+}
+
+impl ApiError {
+    /// Creates an error.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            lines: Vec::new(),
+            written: 0,
+            dialect: Dialect::V3,
+        }
+    }
+
+    /// A 400.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// Sets the body dialect.
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+
+    fn line_summary(&self) -> String {
+        let listed: Vec<String> = self
+            .lines
+            .iter()
+            .take(MAX_LISTED_LINES)
+            .map(|line| format!("line {}: {} ({:?})", line.line, line.message, line.original))
+            .collect();
+        let more = self.lines.len().saturating_sub(MAX_LISTED_LINES);
+        let suffix = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
+        format!("{}{suffix}", listed.join("; "))
+    }
+
+    fn body(&self) -> serde_json::Value {
+        match self.dialect {
+            Dialect::V1 if self.lines.is_empty() => json!({ "error": self.message }),
+            Dialect::V1 => json!({
+                "error": format!("partial write: {} dropped={}", self.line_summary(), self.lines.len())
+            }),
+            Dialect::V2 => {
+                let message = if self.lines.is_empty() {
+                    self.message.clone()
+                } else {
+                    format!(
+                        "partial write error ({} written): {}",
+                        self.written,
+                        self.line_summary()
+                    )
+                };
+                let mut body = json!({ "code": self.kind.v2_code(), "message": message });
+                if let Some(first) = self.lines.first() {
+                    body["line"] = json!(first.line);
+                }
+                body
+            }
+            Dialect::V3 if self.lines.is_empty() => json!({ "error": self.message }),
+            Dialect::V3 => {
+                let data: Vec<serde_json::Value> = self
+                    .lines
+                    .iter()
+                    .take(MAX_LISTED_LINES)
+                    .map(|line| {
+                        json!({
+                            "error_message": line.message,
+                            "line_number": line.line,
+                            "original_line": line.original,
+                        })
+                    })
+                    .collect();
+                json!({ "error": self.message, "data": data })
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.kind == ErrorKind::Internal {
+            tracing::error!(message = %self.message, "internal error");
+        }
+        let status = self.kind.status();
+        let mut response = (status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        if self.kind == ErrorKind::Unavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.kind == ErrorKind::Unauthenticated {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tidemark\""),
+            );
+        }
+        let short: String = self.message.chars().take(1024).collect();
+        if let Ok(value) = HeaderValue::from_str(&short) {
+            headers.insert("x-influxdb-error", value);
+        }
+        response
+    }
+}
+
+impl From<KvError> for ApiError {
+    fn from(error: KvError) -> Self {
+        if error.is_retryable() {
+            Self::new(
+                ErrorKind::Unavailable,
+                format!("storage is busy ({error}); retry"),
+            )
+        } else {
+            Self::new(ErrorKind::Internal, format!("storage failed: {error}"))
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::DatabaseNotFound(name) => {
+                Self::new(ErrorKind::NotFound, format!("database not found: {name:?}"))
+            }
+            IngestError::InvalidDatabase(..) => Self::invalid(error.to_string()),
+            IngestError::Overloaded | IngestError::ShuttingDown => {
+                Self::new(ErrorKind::Unavailable, error.to_string())
+            }
+            IngestError::Storage(kv) => kv.into(),
+        }
+    }
+}

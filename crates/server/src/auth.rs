@@ -1,0 +1,187 @@
+//! Token authentication: who may read or write which database.
+//!
+//! Authentication is required once any token exists, and always when the server listens beyond
+//! loopback. A token is looked up by its SHA-256 (only hashes are stored) and grants one database,
+//! read and/or write. Lookups are cached briefly so the write path does not read storage per
+//! request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use tidemark_storage::tsdb::{Layout, TokenGrant, hash_token};
+use tidemark_storage::{KvDatabase, KvError};
+
+use crate::api_error::{ApiError, ErrorKind};
+
+/// How long a token lookup (hit or miss) and the "any token exists" answer are trusted.
+const CACHE_TTL: Duration = Duration::from_secs(2);
+const MAX_CACHED_TOKENS: usize = 10_000;
+
+/// Token hash → (grant, or none for an unknown token; when it was looked up).
+type GrantCache = HashMap<[u8; 32], (Option<TokenGrant>, Instant)>;
+
+/// What a request wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Query.
+    Read,
+    /// Write.
+    Write,
+}
+
+/// The authenticator of one server.
+#[derive(Debug)]
+pub struct Auth<D> {
+    db: D,
+    layout: Layout,
+    always_required: bool,
+    tokens_exist: AtomicBool,
+    checked_at: Mutex<Option<Instant>>,
+    grants: Mutex<GrantCache>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Extracts the token from `Authorization: Bearer|Token <t>`, `Basic base64(user:<t>)`, or the
+/// v1 `p` query parameter.
+fn presented_token(
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let Some(header) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(query_token
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned));
+    };
+    let header = header.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorKind::Unauthenticated,
+            "the Authorization header is not ASCII",
+        )
+    })?;
+    let (scheme, credentials) = header.split_once(' ').unwrap_or((header, ""));
+    let credentials = credentials.trim();
+    match scheme {
+        "Bearer" | "Token" | "bearer" | "token" if !credentials.is_empty() => {
+            Ok(Some(credentials.to_owned()))
+        }
+        "Basic" | "basic" => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(credentials)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::Unauthenticated,
+                        "the Basic credentials are not valid base64",
+                    )
+                })?;
+            let token = decoded
+                .split_once(':')
+                .map_or(decoded.as_str(), |(_, password)| password);
+            Ok(Some(token.to_owned()))
+        }
+        _ => Err(ApiError::new(
+            ErrorKind::Unauthenticated,
+            "the Authorization header is malformed; supported schemes are Bearer, Token and Basic",
+        )),
+    }
+}
+
+impl<D: KvDatabase> Auth<D> {
+    /// Creates the authenticator; `always_required` when listening beyond loopback.
+    pub fn new(db: D, layout: Layout, always_required: bool) -> Self {
+        Self {
+            db,
+            layout,
+            always_required,
+            tokens_exist: AtomicBool::new(false),
+            checked_at: Mutex::new(None),
+            grants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn required(&self) -> Result<bool, KvError> {
+        if self.always_required {
+            return Ok(true);
+        }
+        let fresh = lock(&self.checked_at).is_some_and(|at| at.elapsed() < CACHE_TTL);
+        if !fresh {
+            let tx = self.db.create_transaction()?;
+            let exists = self.layout.any_token(&tx).await?;
+            self.tokens_exist.store(exists, Ordering::Relaxed);
+            *lock(&self.checked_at) = Some(Instant::now());
+        }
+        Ok(self.tokens_exist.load(Ordering::Relaxed))
+    }
+
+    async fn grant(&self, token: &str) -> Result<Option<TokenGrant>, KvError> {
+        let hash = hash_token(token);
+        if let Some((grant, at)) = lock(&self.grants).get(&hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(grant.clone());
+        }
+        let tx = self.db.create_transaction()?;
+        let grant = self.layout.token_grant(&tx, token).await?;
+        let mut grants = lock(&self.grants);
+        if grants.len() >= MAX_CACHED_TOKENS {
+            grants.clear();
+        }
+        grants.insert(hash, (grant.clone(), Instant::now()));
+        Ok(grant)
+    }
+
+    /// Checks that the request may do `access` on `database`.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+        database: &str,
+        access: Access,
+    ) -> Result<(), ApiError> {
+        if !self.required().await? {
+            return Ok(());
+        }
+        let token = presented_token(headers, query_token)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Unauthenticated,
+                "a token is required: send `Authorization: Bearer <token>`",
+            )
+        })?;
+        let grant = self
+            .grant(&token)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))?;
+        if grant.database != database {
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                format!("the token is not valid for database {database:?}"),
+            ));
+        }
+        let allowed = match access {
+            Access::Read => grant.permissions.read,
+            Access::Write => grant.permissions.write,
+        };
+        if !allowed {
+            let what = if access == Access::Read {
+                "read"
+            } else {
+                "write"
+            };
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                format!("the token may not {what} database {database:?}"),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! Subcommands other than `serve`: token management, importing a line protocol file, and
+//! reading a series back.
+
+pub mod dump;
+pub mod import;
+pub mod token;
+
+use clap::Args;
+
+/// Where a running server is, and how to authenticate to it.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Base URL of the running server.
+    #[arg(long, env = "TIDEMARK_URL", default_value = "http://127.0.0.1:8181")]
+    pub url: String,
+    /// Token to present (`Authorization: Bearer`).
+    #[arg(long, env = "TIDEMARK_TOKEN")]
+    pub token: Option<String>,
+}
+
+impl ServerArgs {
+    pub(crate) fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+}
+
+/// Reads a JSON error body's message, whatever the dialect.
+pub(crate) async fn error_message(response: reqwest::Response) -> String {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|json| {
+            json.get("error")
+                .or_else(|| json.get("message"))
+                .and_then(|message| message.as_str().map(str::to_owned))
+                .map(|message| match json.get("data") {
+                    Some(data) => format!("{message}: {data}"),
+                    None => message,
+                })
+        })
+        .unwrap_or(body);
+    format!("{status}: {message}")
+}

@@ -1,0 +1,81 @@
+//! `tidemark token create`: mints a token, stores only its hash, prints it once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use rand::RngCore;
+use tidemark_storage::tsdb::{Layout, Permissions, TokenGrant};
+use tidemark_storage::{KvTransaction, RunOptions, run};
+
+use crate::config::{Config, ServeArgs};
+
+/// Token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for one database and print it (it cannot be shown again).
+    Create(CreateArgs),
+}
+
+/// `token create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The database the token is for.
+    #[arg(long)]
+    pub db: String,
+    /// Allow queries.
+    #[arg(long)]
+    pub read: bool,
+    /// Allow writes.
+    #[arg(long)]
+    pub write: bool,
+    /// Data directory of the (stopped) server [default: ./data].
+    #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Creates the token in the data directory's storage and returns it.
+pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
+    let config = Config::resolve(&ServeArgs {
+        data_dir: args.data_dir.clone(),
+        ..ServeArgs::default()
+    })?;
+    let db = crate::serve::open_embedded(&config)?;
+    // Neither flag means both: a token nobody can use is never what was meant.
+    let permissions = if args.read || args.write {
+        Permissions {
+            read: args.read,
+            write: args.write,
+        }
+    } else {
+        Permissions {
+            read: true,
+            write: true,
+        }
+    };
+    let mut secret = [0u8; 24];
+    rand::rng().fill_bytes(&mut secret);
+    let token = format!(
+        "tmk_{}",
+        secret
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    let grant = TokenGrant {
+        database: args.db.clone(),
+        permissions,
+    };
+    let layout = Layout::default();
+    let stored = token.clone();
+    run(&db, RunOptions::idempotent(), move |tx, _| {
+        let layout = layout.clone();
+        let grant = grant.clone();
+        let token = stored.clone();
+        Box::pin(async move {
+            layout.put_token(tx, &token, &grant);
+            tx.get_read_version().await.map(|_| ())
+        })
+    })
+    .await?;
+    Ok(token)
+}

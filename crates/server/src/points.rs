@@ -1,0 +1,121 @@
+//! `GET /api/v0/points`: the minimal read-back path until the query service exists. Returns a
+//! series' points in a time range, deduplicated (latest write wins), as JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Json;
+use serde_json::{Value, json};
+use tidemark_storage::KvDatabase;
+use tidemark_storage::block::ColumnValues;
+use tidemark_storage::tsdb::{SeriesKey, read_series};
+
+use crate::api_error::{ApiError, ErrorKind};
+use crate::auth::Access;
+use crate::state::AppState;
+
+/// Parses a series in line protocol syntax: `measurement,tag=value,...`.
+pub fn parse_series(text: &str) -> Result<SeriesKey, String> {
+    let line = format!("{text} _=0");
+    let batch = tidemark_ingest::lp::parse_lines(
+        line.as_bytes(),
+        tidemark_ingest::Precision::Nanosecond,
+        0,
+    );
+    match (
+        batch.points.into_iter().next(),
+        batch.errors.into_iter().next(),
+    ) {
+        (Some(point), _) => Ok(point.series),
+        (None, Some(error)) => Err(format!("invalid series {text:?}: {}", error.message)),
+        (None, None) => Err(format!("invalid series {text:?}")),
+    }
+}
+
+fn time_param(params: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {
+    params.get(name).map_or(Ok(default), |value| {
+        value.parse().map_err(|_| {
+            ApiError::invalid(format!(
+                "invalid {name} {value:?}: expected nanoseconds since the epoch"
+            ))
+        })
+    })
+}
+
+fn json_value(values: &ColumnValues, row: usize) -> Option<Value> {
+    match values {
+        ColumnValues::F64(v) => v[row].map(|x| json!(x)),
+        ColumnValues::I64(v) => v[row].map(|x| json!(x)),
+        ColumnValues::U64(v) => v[row].map(|x| json!(x)),
+        ColumnValues::Bool(v) => v[row].map(|x| json!(x)),
+        ColumnValues::Str(v) => v[row].as_ref().map(|x| json!(x)),
+    }
+}
+
+/// `GET /api/v0/points?db=&series=&start=&end=`.
+pub async fn points<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let database = params
+        .get("db")
+        .ok_or_else(|| ApiError::invalid("missing db (query parameter db)"))?;
+    let series_text = params.get("series").ok_or_else(|| {
+        ApiError::invalid("missing series (query parameter series, e.g. cpu,host=a)")
+    })?;
+    let series = parse_series(series_text).map_err(ApiError::invalid)?;
+    let start = time_param(&params, "start", i64::MIN)?;
+    let end = time_param(&params, "end", i64::MAX)?;
+    state
+        .auth
+        .authorize(&headers, None, database, Access::Read)
+        .await?;
+    let tx = state.db.create_transaction()?;
+    let tenant = state
+        .layout
+        .tenant_id(&tx, database)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                format!("database not found: {database:?}"),
+            )
+        })?;
+    let mut found = None;
+    // Follow the collision chain the same way ingest does, without creating anything.
+    for probe in 0..64u64 {
+        let candidate = tidemark_storage::tsdb::SeriesId(series.hashed_id().0.wrapping_add(probe));
+        match state.layout.series_key(&tx, tenant, candidate).await? {
+            Some(key) if key == series => {
+                found = Some(candidate);
+                break;
+            }
+            Some(_) => continue,
+            None => break,
+        }
+    }
+    let Some(id) = found else {
+        return Ok(Json(
+            json!({ "series": series_text, "count": 0, "points": [] }),
+        ));
+    };
+    let block = read_series(&tx, &state.layout, tenant, id, start, end).await?;
+    let rows: Vec<Value> = (0..block.rows())
+        .map(|row| {
+            let fields: serde_json::Map<String, Value> = block
+                .columns
+                .iter()
+                .filter_map(|column| {
+                    json_value(&column.values, row).map(|value| (column.name.clone(), value))
+                })
+                .collect();
+            json!({ "time": block.timestamps[row], "fields": fields })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "series": series_text, "count": rows.len(), "points": rows }),
+    ))
+}

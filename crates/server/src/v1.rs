@@ -1,0 +1,159 @@
+//! InfluxDB 1.x compatibility beyond writes: `/ping` and the `CREATE DATABASE` statement that
+//! Telegraf sends on start-up through `/query`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::json;
+use tidemark_storage::{KvDatabase, RunOptions, run};
+
+use crate::api_error::{ApiError, Dialect};
+use crate::auth::Access;
+use crate::state::AppState;
+
+/// `GET|HEAD /ping`: 204 with the version headers InfluxDB clients look for.
+pub async fn ping() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-influxdb-version",
+        HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+    );
+    headers.insert("x-influxdb-build", HeaderValue::from_static("tidemark"));
+    response
+}
+
+/// Parses `CREATE DATABASE name` / `CREATE DATABASE "name"` (any case).
+fn create_database_name(statement: &str) -> Option<String> {
+    let statement = statement.trim().trim_end_matches(';').trim();
+    let mut words = statement.splitn(3, char::is_whitespace);
+    let create = words.next()?;
+    let database = words.next()?;
+    if !create.eq_ignore_ascii_case("create") || !database.eq_ignore_ascii_case("database") {
+        return None;
+    }
+    let name = words.next()?.trim();
+    let name = name
+        .strip_prefix('"')
+        .and_then(|quoted| quoted.strip_suffix('"'))
+        .map_or_else(|| name.to_owned(), |quoted| quoted.replace("\\\"", "\""));
+    (!name.is_empty()).then_some(name)
+}
+
+/// `GET|POST /query?q=...` (or `q` in a form body): only `CREATE DATABASE` until the query
+/// service exists.
+pub async fn query<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let form: HashMap<String, String> = url_form(&body);
+    let statement = params.get("q").or_else(|| form.get("q")).ok_or_else(|| {
+        ApiError::invalid("missing required parameter \"q\"").dialect(Dialect::V1)
+    })?;
+    let Some(name) = create_database_name(statement) else {
+        return Err(ApiError::invalid(format!(
+            "unsupported statement {statement:?}: this server answers only CREATE DATABASE on /query; \
+             query with SQL on /api/v3/query_sql"
+        ))
+        .dialect(Dialect::V1));
+    };
+    let token = params
+        .get("p")
+        .or_else(|| form.get("p"))
+        .map(String::as_str);
+    state
+        .auth
+        .authorize(&headers, token, &name, Access::Write)
+        .await
+        .map_err(|error| error.dialect(Dialect::V1))?;
+    if state.create_databases {
+        let layout = state.layout.clone();
+        let database = name.clone();
+        run(&state.db, RunOptions::idempotent(), move |tx, _| {
+            let layout = layout.clone();
+            let database = database.clone();
+            Box::pin(async move { layout.create_tenant(tx, &database).await.map(|_| ()) })
+        })
+        .await
+        .map_err(|error| ApiError::from(error).dialect(Dialect::V1))?;
+    }
+    Ok(Json(json!({ "results": [{}] })).into_response())
+}
+
+fn url_form(body: &[u8]) -> HashMap<String, String> {
+    std::str::from_utf8(body)
+        .ok()
+        .map(|text| {
+            text.split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text; malformed escapes are kept literally.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = match (bytes[index], bytes.get(index + 1), bytes.get(index + 2)) {
+            (b'%', Some(high), Some(low)) => hex_value(*high).zip(hex_value(*low)),
+            _ => None,
+        };
+        match (bytes[index], escaped) {
+            (_, Some((high, low))) => {
+                out.push(high << 4 | low);
+                index += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                index += 1;
+            }
+            (byte, None) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_database_statements() {
+        assert_eq!(
+            create_database_name("CREATE DATABASE \"telegraf\"").as_deref(),
+            Some("telegraf")
+        );
+        assert_eq!(
+            create_database_name("create database metrics;").as_deref(),
+            Some("metrics")
+        );
+        assert_eq!(create_database_name("SELECT * FROM cpu"), None);
+        assert_eq!(
+            percent_decode("CREATE+DATABASE+%22telegraf%22"),
+            "CREATE DATABASE \"telegraf\""
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

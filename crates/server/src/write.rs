@@ -1,0 +1,269 @@
+//! The line protocol write endpoints: InfluxDB v1 `/write`, v2 `/api/v2/write` and v3
+//! `/api/v3/write_lp`, one implementation with three parameter sets and error dialects.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use futures::StreamExt;
+use tidemark_ingest::lp::{ParsedBatch, Precision, parse_lines};
+use tidemark_ingest::{LineError, WriteRequest};
+use tidemark_storage::KvDatabase;
+
+use crate::api_error::{ApiError, Dialect, ErrorKind};
+use crate::auth::Access;
+use crate::state::AppState;
+
+type Params = Query<HashMap<String, String>>;
+
+/// Bodies at least this large are parsed off the async runtime.
+const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
+
+/// How one request is to be written.
+struct WriteSpec {
+    dialect: Dialect,
+    database: Option<String>,
+    precision: Result<Precision, String>,
+    accept_partial: bool,
+    query_token: Option<String>,
+}
+
+fn precision_param(
+    params: &HashMap<String, String>,
+    default: Precision,
+) -> Result<Precision, String> {
+    match params.get("precision").map(String::as_str) {
+        None | Some("") => Ok(default),
+        Some(value) => Precision::parse(value),
+    }
+}
+
+/// `POST /write?db=&rp=&precision=&p=` (InfluxDB 1.x).
+pub async fn write_v1<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let database = params.get("db").filter(|db| !db.is_empty()).map(|db| {
+        match params.get("rp").map(String::as_str) {
+            None | Some("" | "autogen" | "default") => db.clone(),
+            Some(rp) => format!("{db}/{rp}"),
+        }
+    });
+    let spec = WriteSpec {
+        dialect: Dialect::V1,
+        database,
+        precision: precision_param(&params, Precision::Nanosecond),
+        accept_partial: true,
+        query_token: params.get("p").cloned(),
+    };
+    write(&state, spec, &headers, body).await
+}
+
+/// `POST /api/v2/write?bucket=&org=&precision=` (InfluxDB 2).
+pub async fn write_v2<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let spec = WriteSpec {
+        dialect: Dialect::V2,
+        database: params
+            .get("bucket")
+            .filter(|bucket| !bucket.is_empty())
+            .cloned(),
+        precision: precision_param(&params, Precision::Nanosecond),
+        accept_partial: true,
+        query_token: None,
+    };
+    write(&state, spec, &headers, body).await
+}
+
+/// `POST /api/v3/write_lp?db=&precision=&accept_partial=` (InfluxDB 3).
+pub async fn write_v3<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let accept_partial = match params.get("accept_partial").map(String::as_str) {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ApiError::invalid(format!(
+            "invalid accept_partial {other:?} (use true or false)"
+        ))),
+    }?;
+    let spec = WriteSpec {
+        dialect: Dialect::V3,
+        database: params.get("db").filter(|db| !db.is_empty()).cloned(),
+        precision: precision_param(&params, Precision::Auto),
+        accept_partial,
+        query_token: None,
+    };
+    write(&state, spec, &headers, body).await
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
+async fn write<D: KvDatabase>(
+    state: &AppState<D>,
+    spec: WriteSpec,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let dialect = spec.dialect;
+    write_inner(state, spec, headers, body)
+        .await
+        .map_err(|error| error.dialect(dialect))
+}
+
+async fn write_inner<D: KvDatabase>(
+    state: &AppState<D>,
+    spec: WriteSpec,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let database = spec.database.ok_or_else(|| {
+        ApiError::invalid(match spec.dialect {
+            Dialect::V1 => "database is required (query parameter db)",
+            Dialect::V2 => "missing bucket value (query parameter bucket)",
+            Dialect::V3 => "missing db (query parameter db)",
+        })
+    })?;
+    let precision = spec.precision.map_err(ApiError::invalid)?;
+    state
+        .auth
+        .authorize(
+            headers,
+            spec.query_token.as_deref(),
+            &database,
+            Access::Write,
+        )
+        .await?;
+    let body = read_body(body, headers, state.max_request_bytes).await?;
+    let now = now_nanos();
+    let parsed = if body.len() >= BLOCKING_PARSE_BYTES {
+        let body = Arc::new(body);
+        let shared = Arc::clone(&body);
+        let parsed = tokio::task::spawn_blocking(move || parse_lines(&shared, precision, now))
+            .await
+            .map_err(|error| {
+                ApiError::new(ErrorKind::Internal, format!("parser task failed: {error}"))
+            })?;
+        (
+            Arc::try_unwrap(body).unwrap_or_else(|shared| shared.to_vec()),
+            parsed,
+        )
+    } else {
+        let parsed = parse_lines(&body, precision, now);
+        (body, parsed)
+    };
+    let (body, ParsedBatch { points, mut errors }) = parsed;
+    if !errors.is_empty() && !spec.accept_partial {
+        let mut error = ApiError::invalid(
+            "line protocol parsing failed; nothing was written (accept_partial=false)",
+        );
+        error.lines = errors;
+        return Err(error);
+    }
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned);
+    let outcome = state
+        .writer
+        .write(WriteRequest {
+            database,
+            points,
+            idempotency_key,
+        })
+        .await?;
+    errors.extend(fill_originals(outcome.rejected, &body));
+    if errors.is_empty() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    errors.sort_by_key(|error| error.line);
+    let mut error = ApiError::invalid("partial write of line protocol occurred");
+    error.written = outcome.written;
+    error.lines = errors;
+    Err(error)
+}
+
+/// Writer rejections carry only line numbers; add the lines' text.
+fn fill_originals(mut rejected: Vec<LineError>, body: &[u8]) -> Vec<LineError> {
+    if rejected.is_empty() {
+        return rejected;
+    }
+    let lines: Vec<&[u8]> = body.split(|byte| *byte == b'\n').collect();
+    for error in &mut rejected {
+        if let Some(line) = lines.get(error.line.saturating_sub(1)) {
+            error.original = String::from_utf8_lossy(line).chars().take(256).collect();
+        }
+    }
+    rejected
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorKind::PayloadTooLarge,
+        format!("request body is larger than the limit of {limit} bytes; nothing was written"),
+    )
+}
+
+/// Reads the body, decompressing gzip, refusing more than `limit` bytes before or after
+/// decompression.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok())
+        && length > limit
+    {
+        return Err(too_large(limit));
+    }
+    let mut raw = Vec::new();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|error| ApiError::invalid(format!("cannot read the request body: {error}")))?;
+        if raw.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        raw.extend_from_slice(&chunk);
+    }
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => Ok(raw),
+        "gzip" | "x-gzip" => {
+            let mut decoded = Vec::new();
+            let mut decoder =
+                flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit as u64 + 1);
+            decoder
+                .read_to_end(&mut decoded)
+                .map_err(|error| ApiError::invalid(format!("invalid gzip body: {error}")))?;
+            if decoded.len() > limit {
+                return Err(too_large(limit));
+            }
+            Ok(decoded)
+        }
+        other => Err(ApiError::invalid(format!(
+            "unsupported Content-Encoding {other:?} (use gzip or identity)"
+        ))),
+    }
+}
