@@ -4,7 +4,9 @@
 //! one result line per measurement with the parameters that produced it. Results are recorded
 //! in `docs/benchmarks.md`. This crate may depend on every other crate; nothing depends on it.
 
+mod ingest;
 mod kv;
+mod tsbs;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,8 @@ enum Command {
     /// Durable commit throughput of the embedded KV backend.
     #[command(subcommand)]
     Kv(kv::KvBench),
+    /// Line protocol ingest: TSBS cpu-only data into Tidemark and VictoriaMetrics side by side.
+    Ingest(ingest::IngestArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +37,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Kv(bench) => runtime.block_on(kv::run(bench)),
+        Command::Ingest(args) => runtime.block_on(ingest::run(args)),
     }
 }

@@ -1,14 +1,16 @@
 //! Line protocol in: request bodies become points, bad lines become [`LineError`]s with their
 //! line numbers, and good lines are never lost because of bad neighbours.
 //!
-//! Parsing itself is the `influxdb-line-protocol` crate (InfluxDB 3's parser, a port of the Go
-//! reference). This module adds what the servers add around it: physical line numbers (a quoted
-//! string may span lines), comments, CRLF, precision and InfluxDB 3's `auto` precision, default
-//! timestamps, and the checks the parser leaves to the server (non-finite floats, string size).
+//! Parsing is [`scan`], a byte-level parser checked against the `influxdb-line-protocol` crate
+//! (InfluxDB 3's parser, a port of the Go reference) by differential property tests. This
+//! module adds what the servers add around parsing: physical line numbers (a quoted string may
+//! span lines), comments, CRLF, precision and InfluxDB 3's `auto` precision, default timestamps,
+//! and the checks the parser leaves to the server (non-finite floats, empty tag values, sizes).
 
 mod precision;
+mod scan;
 
-use influxdb_line_protocol::{FieldValue, split_lines};
+use scan::split_lines;
 use tidemark_storage::tsdb::{DataPoint, SeriesKey};
 
 pub use precision::Precision;
@@ -107,49 +109,32 @@ fn parse_text(text: &str, precision: Precision, now: i64, batch: &mut ParsedBatc
 type ParsedPoint = (SeriesKey, Vec<(String, DataPoint)>, i64);
 
 fn parse_one(line: &str, precision: Precision, default_time: i64) -> Result<ParsedPoint, String> {
-    let parsed = influxdb_line_protocol::parse_lines(line)
-        .next()
-        .ok_or_else(|| "empty line".to_owned())?
-        .map_err(|error| error.to_string())?;
-    let measurement = parsed.series.measurement.as_str();
-    check_name("measurement", measurement)?;
-    let mut tags = Vec::new();
-    for (key, value) in parsed.series.tag_set.iter().flatten() {
-        check_name("tag key", key.as_str())?;
-        if value.as_str().is_empty() {
-            return Err(format!(
-                "tag `{}` has an empty value; leave the tag out instead",
-                key.as_str()
-            ));
-        }
-        check_name("tag value", value.as_str())?;
-        tags.push((key.as_str().to_owned(), value.as_str().to_owned()));
+    let parsed = scan::parse_line(line)?;
+    check_name("measurement", &parsed.measurement)?;
+    for (key, value) in &parsed.tags {
+        check_name("tag key", key)?;
+        check_name("tag value", value)?;
     }
-    let mut fields: Vec<(String, DataPoint)> = Vec::with_capacity(parsed.field_set.len());
-    for (key, value) in &parsed.field_set {
-        let name = key.as_str();
-        check_name("field key", name)?;
-        let value = match value {
-            FieldValue::F64(number) if !number.is_finite() => {
+    let mut fields: Vec<(String, DataPoint)> = Vec::with_capacity(parsed.fields.len());
+    for (name, value) in parsed.fields {
+        check_name("field key", &name)?;
+        match &value {
+            DataPoint::F64(number) if !number.is_finite() => {
                 return Err(format!(
                     "field `{name}` is {number}: NaN and infinite floats are not accepted"
                 ));
             }
-            FieldValue::F64(number) => DataPoint::F64(*number),
-            FieldValue::I64(number) => DataPoint::I64(*number),
-            FieldValue::U64(number) => DataPoint::U64(*number),
-            FieldValue::Boolean(flag) => DataPoint::Bool(*flag),
-            FieldValue::String(text) if text.as_str().len() > MAX_STRING_FIELD_BYTES => {
+            DataPoint::Str(text) if text.len() > MAX_STRING_FIELD_BYTES => {
                 return Err(format!(
                     "field `{name}` is a string of {} bytes; the limit is {MAX_STRING_FIELD_BYTES}",
-                    text.as_str().len()
+                    text.len()
                 ));
             }
-            FieldValue::String(text) => DataPoint::Str(text.as_str().to_owned()),
-        };
-        match fields.iter_mut().find(|(existing, _)| existing == name) {
+            _ => {}
+        }
+        match fields.iter_mut().find(|(existing, _)| *existing == name) {
             Some(slot) => slot.1 = value,
-            None => fields.push((name.to_owned(), value)),
+            None => fields.push((name, value)),
         }
     }
     let time = match parsed.timestamp {
@@ -158,7 +143,11 @@ fn parse_one(line: &str, precision: Precision, default_time: i64) -> Result<Pars
             .ok_or_else(|| format!("timestamp {raw} is out of range for precision {precision}"))?,
         None => default_time,
     };
-    Ok((SeriesKey::new(measurement, tags), fields, time))
+    Ok((
+        SeriesKey::new(parsed.measurement, parsed.tags),
+        fields,
+        time,
+    ))
 }
 
 fn check_name(what: &str, name: &str) -> Result<(), String> {
@@ -171,5 +160,7 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,371 @@
+//! The ingest benchmark: the same TSBS cpu-only data written to Tidemark and, side by side, to
+//! VictoriaMetrics (when the Debian package `victoria-metrics` is installed), each started fresh
+//! on 127.0.0.1 by this harness. Reports lines/s, field values/s, bytes per field value on disk
+//! once each has flushed and stopped, and peak RSS.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::tsbs;
+
+/// `ingest` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// Hosts (series per field).
+    #[arg(long, default_value_t = 100)]
+    hosts: usize,
+    /// Hours of data (one row per host every 10 s).
+    #[arg(long, default_value_t = 24)]
+    hours: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Lines per request.
+    #[arg(long, default_value_t = 5_000)]
+    batch_lines: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Write to an already running endpoint instead (a full write URL, e.g.
+    /// `http://127.0.0.1:8181/api/v2/write?bucket=bench`).
+    #[arg(long)]
+    url: Option<String>,
+    /// Skip VictoriaMetrics even when it is installed.
+    #[arg(long)]
+    no_vm: bool,
+    /// Directory for the servers' data.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// The tidemark binary [default: next to this one].
+    #[arg(long)]
+    tidemark_bin: Option<PathBuf>,
+}
+
+struct Loaded {
+    lines: usize,
+    elapsed: Duration,
+}
+
+/// Sends every batch over `connections` concurrent connections; fails on any non-2xx.
+async fn load(url: &str, batches: Arc<Vec<String>>, connections: usize) -> anyhow::Result<Loaded> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (url, batches, next) = (url.to_owned(), Arc::clone(&batches), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(batch) = batches.get(index) else {
+                    break;
+                };
+                let response = client.post(&url).body(batch.clone()).send().await?;
+                if !response.status().is_success() {
+                    let status = response.status();
+                    anyhow::bail!(
+                        "{url} answered {status}: {}",
+                        response.text().await.unwrap_or_default()
+                    );
+                }
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let lines = batches.iter().map(|batch| batch.lines().count()).sum();
+    Ok(Loaded {
+        lines,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A server process started for one run; killed if the run fails.
+struct Server {
+    name: &'static str,
+    child: Child,
+    data: PathBuf,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    async fn wait_ready(&self, path: &str) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(format!("{}{path}", self.base)).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("{} did not become ready", self.name)
+    }
+
+    fn peak_rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kib| kib * 1024)
+    }
+
+    /// Stops the server gracefully (SIGINT, which both servers treat as a clean shutdown).
+    fn stop(&mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()?;
+        for _ in 0..600 {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        anyhow::bail!("{} did not stop", self.name)
+    }
+}
+
+/// Bytes a directory occupies on disk (allocated blocks: fjall preallocates its journal).
+fn dir_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map_or(0, |meta| meta.blocks() * 512),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn start_tidemark(args: &IngestArgs, scratch: &Path) -> anyhow::Result<Server> {
+    let binary = match &args.tidemark_bin {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("tidemark"),
+    };
+    let port = free_port()?;
+    let data = scratch.join("tidemark");
+    let child = Command::new(&binary)
+        .args([
+            "serve",
+            "--log-level",
+            "warn",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| {
+            format!(
+                "cannot start {} (build it with cargo build --release)",
+                binary.display()
+            )
+        })?;
+    Ok(Server {
+        name: "tidemark",
+        child,
+        data,
+        base: format!("http://127.0.0.1:{port}"),
+    })
+}
+
+fn start_victoria_metrics(scratch: &Path) -> anyhow::Result<Option<Server>> {
+    let Ok(binary) = which("victoria-metrics") else {
+        eprintln!(
+            "NOTICE: victoria-metrics is not installed (apt-get install victoria-metrics); running Tidemark alone"
+        );
+        return Ok(None);
+    };
+    let port = free_port()?;
+    let data = scratch.join("victoria-metrics");
+    let child = Command::new(binary)
+        .arg(format!("-storageDataPath={}", data.display()))
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg("-loggerLevel=ERROR")
+        // TSBS data starts in 2016; the default one-month retention would silently drop it.
+        .arg("-retentionPeriod=100y")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    Ok(Some(Server {
+        name: "victoria-metrics",
+        child,
+        data,
+        base: format!("http://127.0.0.1:{port}"),
+    }))
+}
+
+fn which(program: &str) -> anyhow::Result<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| anyhow::anyhow!("{program} not found"))
+}
+
+struct Row {
+    name: &'static str,
+    loaded: Loaded,
+    disk_bytes: u64,
+    peak_rss: u64,
+}
+
+async fn run_server(
+    mut server: Server,
+    ready: &str,
+    write_path: &str,
+    flush: Option<&str>,
+    batches: Arc<Vec<String>>,
+    connections: usize,
+) -> anyhow::Result<Row> {
+    server.wait_ready(ready).await?;
+    let loaded = load(
+        &format!("{}{write_path}", server.base),
+        batches,
+        connections,
+    )
+    .await?;
+    if let Some(flush) = flush {
+        reqwest::Client::new()
+            .get(format!("{}{flush}", server.base))
+            .send()
+            .await?;
+    }
+    let peak_rss = server.peak_rss_bytes();
+    server.stop()?;
+    Ok(Row {
+        name: server.name,
+        disk_bytes: dir_bytes(&server.data),
+        loaded,
+        peak_rss,
+    })
+}
+
+pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
+    let rows_per_host = args.hours * 360;
+    let generated = Instant::now();
+    let batches = Arc::new(tsbs::batches(
+        args.hosts,
+        args.seed,
+        rows_per_host,
+        args.batch_lines,
+    ));
+    let bytes: usize = batches.iter().map(String::len).sum();
+    println!(
+        "data: {} hosts x {} h = {} lines, {} field values, {:.1} MB of line protocol in {} requests (generated in {:.1} s, seed {})",
+        args.hosts,
+        args.hours,
+        args.hosts * rows_per_host,
+        args.hosts * rows_per_host * tsbs::FIELDS.len(),
+        bytes as f64 / 1e6,
+        batches.len(),
+        generated.elapsed().as_secs_f64(),
+        args.seed,
+    );
+    if let Some(url) = &args.url {
+        let loaded = load(url, batches, args.connections).await?;
+        print_rate("endpoint", &loaded);
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.dir)?;
+    let scratch = tempfile::tempdir_in(&args.dir)?;
+    let mut rows = Vec::new();
+    let tidemark = start_tidemark(&args, scratch.path())?;
+    rows.push(
+        run_server(
+            tidemark,
+            "/health",
+            "/api/v2/write?bucket=bench",
+            None,
+            Arc::clone(&batches),
+            args.connections,
+        )
+        .await?,
+    );
+    if !args.no_vm
+        && let Some(vm) = start_victoria_metrics(scratch.path())?
+    {
+        rows.push(
+            run_server(
+                vm,
+                "/health",
+                "/write",
+                Some("/internal/force_flush"),
+                Arc::clone(&batches),
+                args.connections,
+            )
+            .await?,
+        );
+    }
+    let values = (args.hosts * rows_per_host * tsbs::FIELDS.len()) as f64;
+    println!(
+        "{:<18} {:>12} {:>14} {:>10} {:>14} {:>12}",
+        "server", "lines/s", "values/s", "seconds", "bytes/value", "peak RSS MB"
+    );
+    for row in &rows {
+        let seconds = row.loaded.elapsed.as_secs_f64();
+        println!(
+            "{:<18} {:>12.0} {:>14.0} {:>10.2} {:>14.2} {:>12.1}",
+            row.name,
+            row.loaded.lines as f64 / seconds,
+            values / seconds,
+            seconds,
+            row.disk_bytes as f64 / values,
+            row.peak_rss as f64 / 1e6,
+        );
+    }
+    if let [tidemark, vm] = rows.as_slice() {
+        println!(
+            "ratio tidemark/victoria-metrics: ingest rate {:.2}x, bytes per value {:.2}x, peak RSS {:.2}x",
+            vm.loaded.elapsed.as_secs_f64() / tidemark.loaded.elapsed.as_secs_f64(),
+            tidemark.disk_bytes as f64 / vm.disk_bytes.max(1) as f64,
+            tidemark.peak_rss as f64 / vm.peak_rss.max(1) as f64,
+        );
+    }
+    Ok(())
+}
+
+fn print_rate(name: &str, loaded: &Loaded) {
+    let seconds = loaded.elapsed.as_secs_f64();
+    println!(
+        "{name}: {} lines in {seconds:.2} s: {:.0} lines/s, {:.0} field values/s",
+        loaded.lines,
+        loaded.lines as f64 / seconds,
+        loaded.lines as f64 * tsbs::FIELDS.len() as f64 / seconds
+    );
+}
