@@ -4,6 +4,7 @@
 //! one result line per measurement with the parameters that produced it. Results are recorded
 //! in `docs/benchmarks.md`. This crate may depend on every other crate; nothing depends on it.
 
+mod codec;
 mod ingest;
 mod kv;
 mod tsbs;
@@ -28,6 +29,8 @@ enum Command {
     Kv(kv::KvBench),
     /// Line protocol ingest: TSBS cpu-only data into Tidemark and VictoriaMetrics side by side.
     Ingest(ingest::IngestArgs),
+    /// Bytes per field value of the block codec on TSBS cpu-only data.
+    Codec(codec::CodecArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +41,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Kv(bench) => runtime.block_on(kv::run(bench)),
         Command::Ingest(args) => runtime.block_on(ingest::run(args)),
+        Command::Codec(args) => codec::run(args),
     }
 }

@@ -367,6 +367,41 @@ async fn resolve_tenant<T: KvTransaction>(
     Ok(id)
 }
 
+/// Checks a point's fields against the catalog through `learned` and storage: the path for
+/// fields this writer has not confirmed yet. Returns the first conflicting field and its type.
+async fn slow_field_check<T: KvTransaction>(
+    tx: &T,
+    layout: &Layout,
+    cache: &Cache,
+    learned: &mut Learned,
+    tenant: TenantId,
+    point: &Point,
+    types: &[FieldType],
+) -> Result<Option<(usize, Option<FieldType>)>, IngestError> {
+    let measurement = &point.series.measurement;
+    for (index, ((field, _), wanted)) in point.fields.iter().zip(types).enumerate() {
+        let cached = cache
+            .field(tenant, measurement, field)
+            .or_else(|| learned.field(tenant, measurement, field));
+        let known = match cached {
+            Some(known) => known,
+            None => {
+                let stored = layout.field_type(tx, tenant, measurement, field).await?;
+                let known = stored.unwrap_or_else(|| {
+                    layout.set_field_type(tx, tenant, measurement, field, *wanted);
+                    *wanted
+                });
+                learned.add_field(tenant, measurement, field, known);
+                known
+            }
+        };
+        if known != *wanted {
+            return Ok(Some((index, Some(known))));
+        }
+    }
+    Ok(None)
+}
+
 async fn write_request<T: KvTransaction>(
     tx: &T,
     layout: &Layout,
@@ -397,38 +432,34 @@ async fn write_request<T: KvTransaction>(
     }
     let mut outcome = WriteOutcome::default();
     'points: for point in &request.points {
-        for (field, value) in &point.fields {
-            let wanted = field_type(value);
-            let measurement = &point.series.measurement;
-            let known = match cache
-                .field(tenant, measurement, field)
-                .or_else(|| learned.field(tenant, measurement, field))
-            {
-                Some(known) => known,
-                None => {
-                    let stored = layout.field_type(tx, tenant, measurement, field).await?;
-                    let known = stored.unwrap_or_else(|| {
-                        layout.set_field_type(tx, tenant, measurement, field, wanted);
-                        wanted
-                    });
-                    learned.add_field(tenant, measurement, field, known);
-                    known
-                }
+        let types: Vec<FieldType> = point
+            .fields
+            .iter()
+            .map(|(_, value)| field_type(value))
+            .collect();
+        let measurement = &point.series.measurement;
+        // Fast path: every field confirmed by an earlier commit, checked under one lock.
+        let conflict = match cache.check_fields_of(tenant, measurement, &point.fields, &types) {
+            Some(None) => None,
+            Some(Some(index)) => Some((
+                index,
+                cache.field(tenant, measurement, &point.fields[index].0),
+            )),
+            None => slow_field_check(tx, layout, cache, learned, tenant, point, &types).await?,
+        };
+        if let Some((index, existing)) = conflict {
+            let conflict = SchemaError {
+                measurement: measurement.clone(),
+                field: point.fields[index].0.clone(),
+                existing: existing.map_or("another type", FieldType::name),
+                attempted: types[index].name(),
             };
-            if known != wanted {
-                let conflict = SchemaError {
-                    measurement: measurement.clone(),
-                    field: field.clone(),
-                    existing: known.name(),
-                    attempted: wanted.name(),
-                };
-                outcome.rejected.push(LineError {
-                    line: point.line,
-                    message: conflict.to_string(),
-                    original: String::new(),
-                });
-                continue 'points;
-            }
+            outcome.rejected.push(LineError {
+                line: point.line,
+                message: conflict.to_string(),
+                original: String::new(),
+            });
+            continue 'points;
         }
         let series = match cache
             .series(tenant, &point.series)

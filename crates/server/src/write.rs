@@ -224,15 +224,14 @@ fn too_large(limit: usize) -> ApiError {
 /// Reads the body, decompressing gzip, refusing more than `limit` bytes before or after
 /// decompression.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
-    if let Some(length) = headers
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok())
-        && length > limit
-    {
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
         return Err(too_large(limit));
     }
-    let mut raw = Vec::new();
+    let mut raw = Vec::with_capacity(declared.unwrap_or(0));
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk

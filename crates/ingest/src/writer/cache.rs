@@ -1,10 +1,11 @@
 //! What the writer knows without reading: tenants, field types and series ids confirmed by
 //! committed transactions. Nested maps so lookups borrow the point's strings.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
-use tidemark_storage::tsdb::{FieldType, SeriesId, SeriesKey, TenantId};
+use foldhash::HashMap;
+
+use tidemark_storage::tsdb::{DataPoint, FieldType, SeriesId, SeriesKey, TenantId};
 
 type Fields = HashMap<TenantId, HashMap<String, HashMap<String, FieldType>>>;
 type Series = HashMap<TenantId, HashMap<SeriesKey, SeriesId>>;
@@ -82,6 +83,28 @@ impl Cache {
         field: &str,
     ) -> Option<FieldType> {
         lookup_field(&read(&self.fields), tenant, measurement, field)
+    }
+
+    /// Checks every field of a point under one lock: `Some(None)` when all are known with the
+    /// given types, `Some(Some(index))` at the first known conflicting field, `None` when some
+    /// field is unknown (the caller then takes the slow path).
+    pub(super) fn check_fields_of(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        fields: &[(String, DataPoint)],
+        wanted: &[FieldType],
+    ) -> Option<Option<usize>> {
+        let known = read(&self.fields);
+        let types = known.get(&tenant)?.get(measurement)?;
+        for (index, ((name, _), wanted)) in fields.iter().zip(wanted).enumerate() {
+            match types.get(name) {
+                Some(existing) if existing == wanted => {}
+                Some(_) => return Some(Some(index)),
+                None => return None,
+            }
+        }
+        Some(None)
     }
 
     pub(super) fn series(&self, tenant: TenantId, key: &SeriesKey) -> Option<SeriesId> {

@@ -127,6 +127,24 @@ pub(super) fn unpack_bits(packed: &[u8], count: usize) -> Vec<bool> {
 
 const MODE_PLAIN: u8 = 0;
 const MODE_PCO: u8 = 1;
+/// Floats that are exact decimals with few digits (`12.34`): scaled integers, delta varints.
+const MODE_DECIMAL: u8 = 2;
+/// Most decimal digits tried for [`MODE_DECIMAL`].
+const MAX_DECIMAL_DIGITS: i32 = 6;
+
+/// The smallest number of decimal digits that represents every value exactly, as
+/// `scaled / 10^digits` with `|scaled| < 2^53` (so it is an exact float too).
+fn decimal_digits(values: &[f64]) -> Option<i32> {
+    (0..=MAX_DECIMAL_DIGITS).find(|digits| {
+        let scale = 10f64.powi(*digits);
+        values.iter().all(|value| {
+            let scaled = (value * scale).round();
+            // Through i64 exactly as the decoder goes, so -0.0 and NaN never qualify.
+            scaled.abs() < 9_007_199_254_740_992.0
+                && ((scaled as i64) as f64 / scale).to_bits() == value.to_bits()
+        })
+    })
+}
 
 fn pco_bytes<T: pco::data_types::Number>(values: &[T]) -> Vec<u8> {
     // Compressing an in-memory slice with the default config only fails on invalid configs.
@@ -207,6 +225,16 @@ pub(super) fn encode_values(values: &ColumnValues) -> Vec<u8> {
                 out.byte(MODE_PCO);
                 // Bit patterns, not floats: pcodec keeps them exactly, NaN payloads included.
                 out.raw(&pco_bytes(&values));
+            } else if let Some(digits) = decimal_digits(&values) {
+                out.byte(MODE_DECIMAL);
+                out.byte(digits as u8);
+                let scale = 10f64.powi(digits);
+                let mut previous = 0i64;
+                for value in values {
+                    let scaled = (value * scale).round() as i64;
+                    out.varint(zigzag(scaled.wrapping_sub(previous)));
+                    previous = scaled;
+                }
             } else {
                 out.byte(MODE_PLAIN);
                 for value in values {
@@ -304,6 +332,23 @@ pub(super) fn decode_values(
         0 => {
             let floats = match input.byte("float mode")? {
                 MODE_PCO => pco_values::<f64>(input.input, "floats")?,
+                MODE_DECIMAL => {
+                    let digits = input.byte("decimal digits")?;
+                    if i32::from(digits) > MAX_DECIMAL_DIGITS {
+                        return Err(BlockError::InvalidTag {
+                            what: "decimal digits",
+                            value: digits,
+                        });
+                    }
+                    let scale = 10f64.powi(i32::from(digits));
+                    let mut previous = 0i64;
+                    let mut floats = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        previous = previous.wrapping_add(unzigzag(input.varint("float")?));
+                        floats.push(previous as f64 / scale);
+                    }
+                    floats
+                }
                 MODE_PLAIN => {
                     let raw = input.raw(count.saturating_mul(8), "floats")?;
                     raw.chunks_exact(8)

@@ -1,0 +1,96 @@
+//! Bytes per field value of the block codec on TSBS cpu-only data, for the block shapes the
+//! engine stores: ingest's hot blocks (one per series per write group) and the hourly and daily
+//! chunks compaction merges them into.
+
+use std::collections::BTreeMap;
+
+use clap::Args;
+use tidemark_ingest::lp::{Precision, parse_lines};
+use tidemark_storage::block::{Block, Column, ColumnValues};
+use tidemark_storage::tsdb::{DataPoint, SeriesKey};
+
+use crate::tsbs;
+
+/// `codec` arguments.
+#[derive(Debug, Args)]
+pub(crate) struct CodecArgs {
+    /// Hosts.
+    #[arg(long, default_value_t = 100)]
+    hosts: usize,
+    /// Hours of data.
+    #[arg(long, default_value_t = 24)]
+    hours: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Rows per series in a hot block (5,000-line requests over 100 hosts give 50).
+    #[arg(long, default_value_t = 50)]
+    hot_rows: usize,
+}
+
+type Rows = Vec<(i64, Vec<(String, DataPoint)>)>;
+
+fn block(rows: &[(i64, Vec<(String, DataPoint)>)]) -> Block {
+    let names: Vec<String> = rows[0].1.iter().map(|(name, _)| name.clone()).collect();
+    let columns = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let values = rows
+                .iter()
+                .map(|(_, fields)| match fields[index].1 {
+                    DataPoint::F64(value) => Some(value),
+                    _ => None,
+                })
+                .collect();
+            Column {
+                name: name.clone(),
+                values: ColumnValues::F64(values),
+            }
+        })
+        .collect();
+    Block {
+        timestamps: rows.iter().map(|(time, _)| *time).collect(),
+        columns,
+    }
+}
+
+fn bytes_per_value(series: &BTreeMap<SeriesKey, Rows>, rows_per_block: usize) -> f64 {
+    let (mut bytes, mut values) = (0usize, 0usize);
+    for rows in series.values() {
+        for chunk in rows.chunks(rows_per_block) {
+            let block = block(chunk);
+            bytes += block.encode().len();
+            values += block.field_values();
+        }
+    }
+    bytes as f64 / values as f64
+}
+
+pub(crate) fn run(args: CodecArgs) -> anyhow::Result<()> {
+    let batches = tsbs::batches(args.hosts, args.seed, args.hours * 360, 10_000);
+    let mut series: BTreeMap<SeriesKey, Rows> = BTreeMap::new();
+    for batch in &batches {
+        for point in parse_lines(batch.as_bytes(), Precision::Nanosecond, 0).points {
+            series
+                .entry(point.series)
+                .or_default()
+                .push((point.time, point.fields));
+        }
+    }
+    println!(
+        "tsbs cpu-only, {} hosts x {} h, seed {}: encoded bytes per field value (timestamps included)",
+        args.hosts, args.hours, args.seed
+    );
+    for (label, rows) in [
+        ("hot block", args.hot_rows),
+        ("hourly chunk", 360),
+        ("daily chunk", 8_640),
+    ] {
+        println!(
+            "  {label:<13} ({rows:>5} rows): {:.3}",
+            bytes_per_value(&series, rows)
+        );
+    }
+    Ok(())
+}
