@@ -324,3 +324,75 @@ async fn a_retried_request_with_an_idempotency_key_is_written_once() {
     );
     assert_eq!(count(&server, "i", "m,host=a").await, 3);
 }
+
+#[tokio::test]
+async fn the_write_command_imports_plain_and_gzip_files() {
+    let server = TestServer::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let lines: String = (0..1_234)
+        .map(|i| format!("disk,host=h{} used={i}i {i}\n", i % 3))
+        .collect();
+    let plain = scratch.path().join("data.lp");
+    std::fs::write(&plain, &lines).unwrap();
+    let zipped = scratch.path().join("data.lp.gz");
+    std::fs::write(&zipped, gzip(&lines.replace("disk", "disk2"))).unwrap();
+    for (file, database) in [(&plain, "files"), (&zipped, "files")] {
+        let output = crate::harness::binary()
+            .args([
+                "write",
+                "--db",
+                database,
+                "--batch-lines",
+                "500",
+                "--url",
+                &server.url(""),
+            ])
+            .arg(file)
+            .output()
+            .expect("run tidemark write");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stderr).contains("wrote 1234 lines"));
+    }
+    assert_eq!(count(&server, "files", "disk,host=h0").await, 412);
+    assert_eq!(count(&server, "files", "disk2,host=h2").await, 411);
+    // `count` and `dump` read the same series back through the CLI.
+    let output = crate::harness::binary()
+        .args([
+            "count",
+            "--db",
+            "files",
+            "--series",
+            "disk,host=h1",
+            "--url",
+            &server.url(""),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "411");
+    let output = crate::harness::binary()
+        .args([
+            "dump",
+            "--db",
+            "files",
+            "--series",
+            "disk,host=h1",
+            "--start",
+            "0",
+            "--end",
+            "10",
+            "--url",
+            &server.url(""),
+        ])
+        .output()
+        .unwrap();
+    let dumped = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(dumped.lines().count(), 4, "times 1, 4, 7, 10:\n{dumped}");
+    assert!(
+        dumped.lines().next().unwrap().contains("\"used\":1"),
+        "{dumped}"
+    );
+}
