@@ -1,7 +1,9 @@
 //! The group-commit writer against the embedded backend: durability of acknowledged points,
 //! group commit under concurrency, type conflicts, idempotency keys, injected commit faults.
 
+use std::future::Future;
 use tidemark_ingest::lp::{Precision, parse_lines};
+
 use tidemark_ingest::{IngestError, WriteRequest, Writer, WriterConfig};
 use tidemark_storage::block::ColumnValues;
 use tidemark_storage::tsdb::{Layout, SeriesKey, read_series};
@@ -253,4 +255,51 @@ async fn unknown_databases_are_refused_when_creation_is_off() {
         matches!(error, IngestError::DatabaseNotFound(ref name) if name == "nope"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_queue_refuses_writes_as_overloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let config = WriterConfig {
+        queue_depth: 1,
+        max_in_flight: 1,
+        ..WriterConfig::default()
+    };
+    let writer = Writer::start(db.clone(), Layout::default(), config);
+    // On one thread nothing drains the queue until these futures yield: the first request takes
+    // the only slot, the others find it full.
+    let results = futures_join(&writer).await;
+    let overloaded = results
+        .iter()
+        .filter(|result| matches!(result, Err(IngestError::Overloaded)))
+        .count();
+    let written = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!((written, overloaded), (1, 3), "{results:?}");
+}
+
+async fn futures_join(writer: &Writer) -> Vec<Result<tidemark_ingest::WriteOutcome, IngestError>> {
+    let requests: Vec<_> = (0..4)
+        .map(|i| writer.write(request("db", &format!("m f={i} {i}"), None)))
+        .collect();
+    let mut results = Vec::new();
+    let mut pending: Vec<_> = requests.into_iter().map(Box::pin).collect();
+    // Poll each once in order (so the queue fills deterministically), then finish them.
+    for future in &mut pending {
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        if let std::task::Poll::Ready(result) = future.as_mut().poll(&mut context) {
+            results.push(Some(result));
+        } else {
+            results.push(None);
+        }
+    }
+    let mut finished = Vec::new();
+    for (future, early) in pending.into_iter().zip(results) {
+        finished.push(match early {
+            Some(result) => result,
+            None => future.await,
+        });
+    }
+    finished
 }

@@ -218,3 +218,37 @@ impl From<IngestError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_statuses_in_one_place() {
+        let overloaded = ApiError::from(IngestError::Overloaded).into_response();
+        assert_eq!(overloaded.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(overloaded.headers()[header::RETRY_AFTER], "1");
+        let busy = ApiError::from(KvError::from_code(
+            tidemark_storage::error::code::NOT_COMMITTED,
+        ));
+        assert_eq!(busy.kind, ErrorKind::Unavailable);
+        let broken = ApiError::from(KvError::from_code(
+            tidemark_storage::error::code::KEY_TOO_LARGE,
+        ));
+        assert_eq!(broken.kind, ErrorKind::Internal);
+        let missing = ApiError::from(IngestError::DatabaseNotFound("x".into())).into_response();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let unauthenticated = ApiError::new(ErrorKind::Unauthenticated, "no").into_response();
+        assert!(
+            unauthenticated
+                .headers()
+                .contains_key(header::WWW_AUTHENTICATE)
+        );
+        assert_eq!(
+            ApiError::new(ErrorKind::PayloadTooLarge, "big")
+                .kind
+                .status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+}

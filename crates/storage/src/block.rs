@@ -21,7 +21,7 @@ const PCO_MIN_VALUES: usize = 64;
 const LZ4_MIN_BYTES: usize = 128;
 
 /// Why a block could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum BlockError {
     /// The bytes end before the block does.
     #[error("block truncated while reading {0}")]

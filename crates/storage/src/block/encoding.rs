@@ -1,7 +1,7 @@
 //! Byte-level pieces of the block format: varints, bitmaps and the per-type value encodings.
 
 use pco::ChunkConfig;
-use pco::standalone::{simple_compress, simple_decompress};
+use pco::standalone::{DecompressorItem, FileDecompressor, simple_compress};
 
 use super::{BlockError, ColumnValues, LZ4_MIN_BYTES, PCO_MIN_VALUES};
 
@@ -151,11 +151,41 @@ fn pco_bytes<T: pco::data_types::Number>(values: &[T]) -> Vec<u8> {
     simple_compress(values, &ChunkConfig::default()).unwrap_or_default()
 }
 
+/// Decompresses at most `expected` numbers. pcodec's headers are untrusted input (a block may be
+/// corrupt): counts are checked against what the block declares before anything is allocated.
 fn pco_values<T: pco::data_types::Number>(
     bytes: &[u8],
+    expected: usize,
     what: &'static str,
 ) -> Result<Vec<T>, BlockError> {
-    simple_decompress(bytes).map_err(|_| BlockError::Corrupt(what))
+    let corrupt = |_| BlockError::Corrupt(what);
+    let (file, mut src) = FileDecompressor::new(bytes).map_err(corrupt)?;
+    let file = file.with_max_prealloc(expected.saturating_mul(std::mem::size_of::<T>()));
+    let mut values: Vec<T> = Vec::with_capacity(expected);
+    loop {
+        let mut chunk = match file.chunk_decompressor::<T, &[u8]>(src).map_err(corrupt)? {
+            DecompressorItem::EndOfData(_) => return Ok(values),
+            DecompressorItem::Chunk(chunk) => chunk,
+        };
+        let count = chunk.n();
+        if count > expected - values.len() {
+            return Err(BlockError::Corrupt(what));
+        }
+        let start = values.len();
+        values.resize(start + count, T::default());
+        let mut done = 0;
+        while done < count {
+            let progress = chunk.read(&mut values[start + done..]).map_err(corrupt)?;
+            done += progress.n_processed;
+            if progress.finished || progress.n_processed == 0 {
+                break;
+            }
+        }
+        if done != count {
+            return Err(BlockError::Corrupt(what));
+        }
+        src = chunk.into_src();
+    }
 }
 
 /// Timestamps: delta-of-delta zigzag varints (regular intervals cost one byte), or pcodec.
@@ -181,7 +211,7 @@ pub(super) fn write_timestamps(out: &mut Writer, timestamps: &[i64]) {
 pub(super) fn read_timestamps(input: &mut Reader<'_>, rows: usize) -> Result<Vec<i64>, BlockError> {
     let mut section = Reader::new(input.bytes_with_len("timestamps")?);
     let timestamps = match section.byte("timestamp mode")? {
-        MODE_PCO => pco_values(section.input, "timestamps")?,
+        MODE_PCO => pco_values(section.input, rows, "timestamps")?,
         MODE_PLAIN => {
             let mut timestamps = Vec::with_capacity(rows);
             let mut previous = 0i64;
@@ -288,7 +318,7 @@ fn decode_integers<T: pco::data_types::Number>(
     from_varint: fn(u64) -> T,
 ) -> Result<Vec<T>, BlockError> {
     match input.byte("integer mode")? {
-        MODE_PCO => pco_values(input.input, "integers"),
+        MODE_PCO => pco_values(input.input, count, "integers"),
         MODE_PLAIN => (0..count)
             .map(|_| input.varint("integer").map(from_varint))
             .collect(),
@@ -320,6 +350,21 @@ fn scatter<T>(
         .collect())
 }
 
+/// LZ4 can expand at most 255:1; a size prefix beyond that (or beyond 64 MiB) is corrupt, and
+/// is refused before it is allocated.
+fn decompress_strings(compressed: &[u8]) -> Result<Vec<u8>, BlockError> {
+    let corrupt = BlockError::Corrupt("strings");
+    let prefix: [u8; 4] = compressed
+        .get(..4)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or(corrupt.clone())?;
+    let size = u32::from_le_bytes(prefix) as usize;
+    if size > compressed.len().saturating_mul(255) || size > 64 * 1024 * 1024 {
+        return Err(corrupt);
+    }
+    lz4_flex::decompress_size_prepended(compressed).map_err(|_| corrupt)
+}
+
 pub(super) fn decode_values(
     type_tag: u8,
     payload: &[u8],
@@ -331,7 +376,7 @@ pub(super) fn decode_values(
     let values = match type_tag {
         0 => {
             let floats = match input.byte("float mode")? {
-                MODE_PCO => pco_values::<f64>(input.input, "floats")?,
+                MODE_PCO => pco_values::<f64>(input.input, count, "floats")?,
                 MODE_DECIMAL => {
                     let digits = input.byte("decimal digits")?;
                     if i32::from(digits) > MAX_DECIMAL_DIGITS {
@@ -382,8 +427,7 @@ pub(super) fn decode_values(
         }
         4 => {
             let plain = match input.byte("string mode")? {
-                MODE_PCO => lz4_flex::decompress_size_prepended(input.input)
-                    .map_err(|_| BlockError::Corrupt("strings"))?,
+                MODE_PCO => decompress_strings(input.input)?,
                 MODE_PLAIN => input.input.to_vec(),
                 value => {
                     return Err(BlockError::InvalidTag {

@@ -147,3 +147,27 @@ fn empty_strings_and_sparse_fields_round_trip() {
     assert_eq!(Block::decode(&block.encode()).unwrap(), block);
     assert_eq!(block.field_values(), 3);
 }
+
+#[test]
+fn hostile_counts_are_refused_before_allocating() {
+    // Found by the block_decode fuzz target: pcodec's header claimed billions of values and the
+    // decoder allocated 3.4 GB before noticing.
+    let input = include_bytes!("testdata/pco_huge_count.bin");
+    assert!(Block::decode(input).is_err());
+    // An LZ4 string section whose size prefix claims 4 GiB.
+    let mut block = Block {
+        timestamps: vec![1],
+        columns: vec![Column {
+            name: "s".into(),
+            values: ColumnValues::Str(vec![Some("x".repeat(200))]),
+        }],
+    }
+    .encode();
+    // The section is LZ4 of a 2-byte length varint plus 200 bytes, prefixed with that size.
+    let position = block
+        .windows(4)
+        .rposition(|window| u32::from_le_bytes(window.try_into().unwrap()) == 202)
+        .expect("size prefix");
+    block[position..position + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(Block::decode(&block).is_err());
+}
