@@ -243,6 +243,8 @@ struct Row {
     loaded: Loaded,
     disk_bytes: u64,
     peak_rss: u64,
+    /// Disk bytes once compaction has merged everything and the LSM tree settled.
+    settled_bytes: Option<u64>,
 }
 
 async fn run_server(
@@ -273,7 +275,40 @@ async fn run_server(
         disk_bytes: dir_bytes(&server.data),
         loaded,
         peak_rss,
+        settled_bytes: None,
     })
+}
+
+/// Runs `tidemark compact --settle` on the stopped server's data and measures the result.
+fn settle_tidemark(args: &IngestArgs, row: &mut Row, data: &Path) -> anyhow::Result<()> {
+    let binary = match &args.tidemark_bin {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.with_file_name("tidemark"),
+    };
+    let started = Instant::now();
+    let output = Command::new(binary)
+        .args([
+            "compact",
+            "--seal-after-seconds",
+            "0",
+            "--settle",
+            "--data-dir",
+        ])
+        .arg(data)
+        .output()?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "tidemark compact failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    println!(
+        "tidemark compact: {} ({:.1} s)",
+        String::from_utf8_lossy(&output.stdout).trim(),
+        started.elapsed().as_secs_f64()
+    );
+    row.settled_bytes = Some(dir_bytes(data));
+    Ok(())
 }
 
 pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
@@ -306,17 +341,18 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir_in(&args.dir)?;
     let mut rows = Vec::new();
     let tidemark = start_tidemark(&args, scratch.path())?;
-    rows.push(
-        run_server(
-            tidemark,
-            "/health",
-            "/api/v2/write?bucket=bench",
-            None,
-            Arc::clone(&batches),
-            args.connections,
-        )
-        .await?,
-    );
+    let tidemark_data = tidemark.data.clone();
+    let mut row = run_server(
+        tidemark,
+        "/health",
+        "/api/v2/write?bucket=bench",
+        None,
+        Arc::clone(&batches),
+        args.connections,
+    )
+    .await?;
+    settle_tidemark(&args, &mut row, &tidemark_data)?;
+    rows.push(row);
     if !args.no_vm
         && let Some(vm) = start_victoria_metrics(scratch.path())?
     {
@@ -334,26 +370,30 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     }
     let values = (args.hosts * rows_per_host * tsbs::FIELDS.len()) as f64;
     println!(
-        "{:<18} {:>12} {:>14} {:>10} {:>14} {:>12}",
-        "server", "lines/s", "values/s", "seconds", "bytes/value", "peak RSS MB"
+        "{:<18} {:>12} {:>14} {:>10} {:>14} {:>16} {:>12}",
+        "server", "lines/s", "values/s", "seconds", "bytes/value", "settled b/value", "peak RSS MB"
     );
     for row in &rows {
         let seconds = row.loaded.elapsed.as_secs_f64();
+        let settled = row.settled_bytes.unwrap_or(row.disk_bytes);
         println!(
-            "{:<18} {:>12.0} {:>14.0} {:>10.2} {:>14.2} {:>12.1}",
+            "{:<18} {:>12.0} {:>14.0} {:>10.2} {:>14.2} {:>16.2} {:>12.1}",
             row.name,
             row.loaded.lines as f64 / seconds,
             values / seconds,
             seconds,
             row.disk_bytes as f64 / values,
+            settled as f64 / values,
             row.peak_rss as f64 / 1e6,
         );
     }
     if let [tidemark, vm] = rows.as_slice() {
         println!(
-            "ratio tidemark/victoria-metrics: ingest rate {:.2}x, bytes per value {:.2}x, peak RSS {:.2}x",
+            "ratio tidemark/victoria-metrics: ingest rate {:.2}x, bytes per value {:.2}x (settled {:.2}x), peak RSS {:.2}x",
             vm.loaded.elapsed.as_secs_f64() / tidemark.loaded.elapsed.as_secs_f64(),
             tidemark.disk_bytes as f64 / vm.disk_bytes.max(1) as f64,
+            tidemark.settled_bytes.unwrap_or(tidemark.disk_bytes) as f64
+                / vm.disk_bytes.max(1) as f64,
             tidemark.peak_rss as f64 / vm.peak_rss.max(1) as f64,
         );
     }

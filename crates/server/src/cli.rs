@@ -1,6 +1,7 @@
 //! Subcommands other than `serve`: token management, importing a line protocol file, and
 //! reading a series back.
 
+pub mod compact;
 pub mod dump;
 pub mod import;
 pub mod token;

@@ -84,6 +84,13 @@ pub struct ServeArgs {
     /// Largest write body in bytes, before and after gzip decompression [default: 10485760].
     #[arg(long, env = "TIDEMARK_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
+    /// Compact a bucket's blocks once the bucket ended this many seconds ago [default: 600].
+    #[arg(
+        long,
+        env = "TIDEMARK_COMPACTION_SEAL_AFTER_SECONDS",
+        value_name = "SECONDS"
+    )]
+    pub compaction_seal_after_seconds: Option<u64>,
     /// Create a database on its first write [default: true].
     #[arg(long, env = "TIDEMARK_CREATE_DATABASES", value_name = "BOOL")]
     pub create_databases: Option<bool>,
@@ -102,6 +109,7 @@ struct FileConfig {
     log_level: Option<String>,
     max_request_bytes: Option<usize>,
     create_databases: Option<bool>,
+    compaction_seal_after_seconds: Option<u64>,
     #[serde(default)]
     storage: FileStorage,
 }
@@ -128,6 +136,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Databases are created by their first write.
     pub create_databases: bool,
+    /// Seconds after a bucket's end before compaction merges its blocks.
+    pub compaction_seal_after_seconds: u64,
     /// Storage settings.
     pub storage: StorageConfig,
 }
@@ -162,6 +172,11 @@ impl Config {
                 10 * 1024 * 1024
             }),
             create_databases: pick(args.create_databases, file.create_databases, || true),
+            compaction_seal_after_seconds: pick(
+                args.compaction_seal_after_seconds,
+                file.compaction_seal_after_seconds,
+                || 600,
+            ),
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
                 fdb_cluster_file: args

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tidemark_server::cli::{dump, import, token};
+use tidemark_server::cli::{compact, dump, import, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -28,6 +28,8 @@ enum Command {
     Dump(dump::DumpArgs),
     /// Print how many points a series has in a time range.
     Count(dump::DumpArgs),
+    /// Run one compaction pass over a stopped server's data directory.
+    Compact(compact::CompactArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -85,6 +87,18 @@ fn main() -> anyhow::Result<()> {
             for point in points["points"].as_array().into_iter().flatten() {
                 println!("{point}");
             }
+            Ok(())
+        }
+        Command::Compact(args) => {
+            let stats = runtime()?.block_on(compact::compact(args))?;
+            println!(
+                "compacted {} buckets: {} blocks into {} chunks, {} bytes read, {} bytes written",
+                stats.buckets,
+                stats.blocks_consumed,
+                stats.chunks_written,
+                stats.bytes_read,
+                stats.bytes_written
+            );
             Ok(())
         }
         Command::Count(args) => {

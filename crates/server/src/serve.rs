@@ -79,6 +79,15 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         ..WriterConfig::default()
     };
     let writer = Writer::start(db.clone(), Layout::default(), writer_config);
+    let compaction = tidemark_tiering::CompactionConfig {
+        seal_after: std::time::Duration::from_secs(config.compaction_seal_after_seconds),
+        ..tidemark_tiering::CompactionConfig::default()
+    };
+    tokio::spawn(tidemark_tiering::run_compaction_loop(
+        db.clone(),
+        Layout::default(),
+        compaction,
+    ));
     let auth = Auth::new(db.clone(), Layout::default(), exposed);
     let state = Arc::new(AppState::new(
         db,

@@ -19,6 +19,12 @@ const FORMAT_VERSION: u8 = 1;
 const PCO_MIN_VALUES: usize = 64;
 /// String payloads at least this long are LZ4-compressed.
 const LZ4_MIN_BYTES: usize = 128;
+/// Most rows in one block. The decoder refuses more (a corrupt header must not make it allocate
+/// without bound); `encode_parts` splits larger blocks. Well-compressed data can hold far more
+/// rows than bytes, so the bound cannot be proportional to the encoded size.
+pub const MAX_BLOCK_ROWS: usize = 1 << 20;
+/// Stored blocks stay below this, leaving room under FDB's 100,000-byte value limit.
+pub const MAX_BLOCK_BYTES: usize = crate::keys::MAX_VALUE_BYTES - 10_000;
 
 /// Why a block could not be decoded.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -171,6 +177,53 @@ impl Block {
         out.finish()
     }
 
+    /// The rows in `rows`, as a block of their own.
+    pub fn slice(&self, rows: std::ops::Range<usize>) -> Block {
+        let columns = self
+            .columns
+            .iter()
+            .map(|column| {
+                let values = match &column.values {
+                    ColumnValues::F64(v) => ColumnValues::F64(v[rows.clone()].to_vec()),
+                    ColumnValues::I64(v) => ColumnValues::I64(v[rows.clone()].to_vec()),
+                    ColumnValues::U64(v) => ColumnValues::U64(v[rows.clone()].to_vec()),
+                    ColumnValues::Bool(v) => ColumnValues::Bool(v[rows.clone()].to_vec()),
+                    ColumnValues::Str(v) => ColumnValues::Str(v[rows.clone()].to_vec()),
+                };
+                Column {
+                    name: column.name.clone(),
+                    values,
+                }
+            })
+            .collect();
+        Block {
+            timestamps: self.timestamps[rows].to_vec(),
+            columns,
+        }
+    }
+
+    /// Encodes the block as one or more parts of at most `max_bytes` each (halving by rows until
+    /// each fits; a single row is never split).
+    pub fn encode_parts(&self, max_bytes: usize) -> Vec<Vec<u8>> {
+        let mut parts = Vec::new();
+        self.encode_into_parts(max_bytes, &mut parts);
+        parts
+    }
+
+    fn encode_into_parts(&self, max_bytes: usize, parts: &mut Vec<Vec<u8>>) {
+        if self.rows() <= MAX_BLOCK_ROWS {
+            let encoded = self.encode();
+            if encoded.len() <= max_bytes || self.rows() <= 1 {
+                parts.push(encoded);
+                return;
+            }
+        }
+        let middle = self.rows() / 2;
+        self.slice(0..middle).encode_into_parts(max_bytes, parts);
+        self.slice(middle..self.rows())
+            .encode_into_parts(max_bytes, parts);
+    }
+
     /// Decodes a block.
     pub fn decode(bytes: &[u8]) -> Result<Self, BlockError> {
         let mut input = Reader::new(bytes);
@@ -178,9 +231,13 @@ impl Block {
         if version != FORMAT_VERSION {
             return Err(BlockError::Version(version));
         }
-        let rows = input.varint_len("row count", bytes.len())?;
+        let rows = input.varint_len("row count", MAX_BLOCK_ROWS)?;
         let timestamps = encoding::read_timestamps(&mut input, rows)?;
         let column_count = input.varint_len("column count", bytes.len())?;
+        // Every column costs at least four bytes of framing.
+        if column_count > bytes.len() / 4 {
+            return Err(BlockError::Corrupt("column count"));
+        }
         let mut columns = Vec::with_capacity(column_count);
         for _ in 0..column_count {
             let name = String::from_utf8(input.bytes_with_len("column name")?.to_vec())

@@ -208,6 +208,16 @@ impl EmbeddedKv {
         &self.inner.path
     }
 
+    /// Flushes memtables and fully compacts the LSM tree, so disk usage reflects live data only
+    /// (tombstones of cleared keys dropped). Slow; for tools and benchmarks, not the hot path.
+    pub fn settle_storage(&self) -> KvResult<()> {
+        self.inner
+            .data
+            .rotate_memtable_and_wait()
+            .and_then(|_| self.inner.data.major_compact())
+            .map_err(|error| storage_error("cannot compact storage", error))
+    }
+
     /// Bytes the database occupies on disk.
     pub fn disk_bytes(&self) -> KvResult<u64> {
         self.inner

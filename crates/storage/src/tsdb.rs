@@ -175,6 +175,24 @@ impl Layout {
         (begin, end)
     }
 
+    /// `(tid, "x", bucket_start, series_id)` → empty: the bucket has blocks to compact.
+    pub fn dirty(&self, tenant: TenantId, bucket: i64, series: SeriesId) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "x", bucket, series.0))
+    }
+
+    /// The dirty markers of buckets starting before `bucket`.
+    pub fn dirty_before(&self, tenant: TenantId, bucket: i64) -> (Vec<u8>, Vec<u8>) {
+        let begin = self.root.subspace(&(tenant.0, "x")).range().0;
+        let end = self.root.pack(&(tenant.0, "x", bucket));
+        (begin, end)
+    }
+
+    /// Decodes a dirty marker's bucket and series.
+    pub fn dirty_entry(&self, key: &[u8]) -> Option<(i64, SeriesId)> {
+        let (_, _, bucket, series): (u64, String, i64, u64) = self.root.unpack(key).ok()?;
+        Some((bucket, SeriesId(series)))
+    }
+
     /// `(tid, "w", request_key)` → commit record of an idempotent write.
     pub fn idempotency(&self, tenant: TenantId, request_key: &str) -> Vec<u8> {
         self.root.pack(&(tenant.0, "w", request_key))

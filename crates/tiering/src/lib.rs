@@ -1,5 +1,13 @@
-//! `tidemark-tiering` will own background data movement: compaction of hot blocks into chunks,
-//! tiering of cold partitions to Parquet on object storage, and retention. It depends on
-//! `tidemark-storage`; `server` runs its jobs and `bench` measures them.
+//! `tidemark-tiering` owns background data movement. Today that is [`compaction`]: merging the
+//! small blocks ingest writes into one compressed chunk per series and hour, under the dedup
+//! rule. Tiering cold partitions to Parquet on object storage and retention arrive with issue 5.
 //!
-//! Nothing is here yet: compaction and tiering arrive with their own issue.
+//! It depends on `tidemark-storage` only; `server` runs compaction in the background and as
+//! `tidemark compact`, and `bench` measures it.
+
+pub mod compaction;
+
+pub use compaction::{
+    CompactionConfig, CompactionError, CompactionStats, compact_bucket, compact_sealed,
+    run_compaction_loop,
+};

@@ -10,7 +10,9 @@
 //!   `dotted_floats_are_accepted`;
 //! - a trailing comma after the field set is rejected; the crate accepts one after a single
 //!   field only (`a a=t,` but not `a a=1,b=2,`), a quirk not worth copying, so such lines are
-//!   not generated.
+//!   not generated;
+//! - duplicate tag keys are always rejected; the crate rejects them only when written without
+//!   escapes (`a,t=1,t=2` but not `a,\ =1,\ =2`).
 
 use influxdb_line_protocol::FieldValue;
 use proptest::prelude::*;
@@ -178,6 +180,15 @@ fn line() -> impl Strategy<Value = String> {
         })
 }
 
+/// The crate accepted a line with a repeated tag key, which this parser rejects on purpose.
+fn duplicate_tags(theirs: &RawLine) -> bool {
+    theirs.tags.iter().enumerate().any(|(index, (key, _))| {
+        theirs.tags[..index]
+            .iter()
+            .any(|(earlier, _)| earlier == key)
+    })
+}
+
 fn same(ours: &RawLine, theirs: &RawLine) -> bool {
     let floats_equal = ours
         .fields
@@ -211,6 +222,7 @@ proptest! {
         match (&ours, &theirs) {
             (Ok(ours), Some(theirs)) => prop_assert!(same(ours, theirs), "{line:?}\nours:   {ours:?}\ntheirs: {theirs:?}"),
             (Err(_), None) => {}
+            (Err(_), Some(theirs)) if duplicate_tags(theirs) => {}
             _ => prop_assert!(false, "{line:?}: ours {ours:?}, crate {theirs:?}"),
         }
     }
@@ -251,6 +263,8 @@ fn mutated() -> impl Strategy<Value = String> {
                 && !line.contains(". ")
                 && !line.ends_with('.')
                 && !line.contains(".,")
+                && !line.contains(".e")
+                && !line.contains(".E")
         })
 }
 
@@ -264,6 +278,7 @@ proptest! {
         match (&ours, &theirs) {
             (Ok(ours), Some(theirs)) => prop_assert!(same(ours, theirs), "{line:?}\nours:   {ours:?}\ntheirs: {theirs:?}"),
             (Err(_), None) => {}
+            (Err(_), Some(theirs)) if duplicate_tags(theirs) => {}
             _ => prop_assert!(false, "{line:?}: ours {ours:?}, crate {theirs:?}"),
         }
     }

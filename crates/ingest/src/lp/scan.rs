@@ -77,10 +77,19 @@ fn identifier<'a>(input: &'a str, stops: &[u8], escapable: &[u8]) -> (Cow<'a, st
     let mut has_escape = false;
     while index < bytes.len() {
         let byte = bytes[index];
-        if byte == b'\\' && index + 1 < bytes.len() && escapable.contains(&bytes[index + 1]) {
-            has_escape = true;
-            index += 2;
-            continue;
+        if byte == b'\\' && index + 1 < bytes.len() {
+            let next = bytes[index + 1];
+            if escapable.contains(&next) {
+                has_escape = true;
+                index += 2;
+                continue;
+            }
+            // Any other ASCII character after a backslash is literal, and never a delimiter (a
+            // tab included); the backslash stays. Non-ASCII characters are never delimiters.
+            if next.is_ascii() {
+                index += 2;
+                continue;
+            }
         }
         if stops.contains(&byte) {
             break;

@@ -3,15 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use tidemark_storage::block::{Block, Column, ColumnValues};
-use tidemark_storage::keys::MAX_VALUE_BYTES;
+use tidemark_storage::block::{Block, Column, ColumnValues, MAX_BLOCK_BYTES};
 use tidemark_storage::tsdb::{DataPoint, Layout, SeriesId, TenantId, bucket_start};
 use tidemark_storage::{AtomicOp, KvTransaction};
 
 use crate::lp::Point;
-
-/// Encoded blocks stay below this, leaving room under FDB's 100,000-byte value limit.
-const MAX_BLOCK_BYTES: usize = MAX_VALUE_BYTES - 10_000;
 
 #[derive(Debug, Default)]
 pub(super) struct GroupBlocks {
@@ -44,42 +40,6 @@ fn push(column: &mut ColumnValues, value: Option<&DataPoint>) {
     }
 }
 
-fn slice(block: &Block, rows: std::ops::Range<usize>) -> Block {
-    let columns = block
-        .columns
-        .iter()
-        .map(|column| {
-            let values = match &column.values {
-                ColumnValues::F64(v) => ColumnValues::F64(v[rows.clone()].to_vec()),
-                ColumnValues::I64(v) => ColumnValues::I64(v[rows.clone()].to_vec()),
-                ColumnValues::U64(v) => ColumnValues::U64(v[rows.clone()].to_vec()),
-                ColumnValues::Bool(v) => ColumnValues::Bool(v[rows.clone()].to_vec()),
-                ColumnValues::Str(v) => ColumnValues::Str(v[rows.clone()].to_vec()),
-            };
-            Column {
-                name: column.name.clone(),
-                values,
-            }
-        })
-        .collect();
-    Block {
-        timestamps: block.timestamps[rows].to_vec(),
-        columns,
-    }
-}
-
-/// Encodes a block, halving it until every part fits a value.
-fn encode_parts(block: &Block, parts: &mut Vec<Vec<u8>>) {
-    let encoded = block.encode();
-    if encoded.len() <= MAX_BLOCK_BYTES || block.rows() <= 1 {
-        parts.push(encoded);
-        return;
-    }
-    let middle = block.rows() / 2;
-    encode_parts(&slice(block, 0..middle), parts);
-    encode_parts(&slice(block, middle..block.rows()), parts);
-}
-
 impl GroupBlocks {
     /// Adds a point's row to its series' block.
     pub(super) fn append(&mut self, tenant: TenantId, series: SeriesId, point: &Point) {
@@ -107,12 +67,11 @@ impl GroupBlocks {
         }
     }
 
-    /// Writes every block as a blind, versionstamped key.
+    /// Writes every block as a blind, versionstamped key, and marks its bucket for compaction.
     pub(super) fn write<T: KvTransaction>(&self, tx: &T, layout: &Layout) {
         for ((tenant, series, bucket), block) in &self.blocks {
-            let mut parts = Vec::new();
-            encode_parts(block, &mut parts);
-            for (part, bytes) in parts.iter().enumerate() {
+            tx.set(&layout.dirty(*tenant, *bucket, *series), b"");
+            for (part, bytes) in block.encode_parts(MAX_BLOCK_BYTES).iter().enumerate() {
                 let key = layout.data_stamped(*tenant, *series, *bucket, part as u16);
                 tx.atomic_op(&key, bytes, AtomicOp::SetVersionstampedKey);
             }

@@ -171,3 +171,38 @@ fn hostile_counts_are_refused_before_allocating() {
     block[position..position + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(Block::decode(&block).is_err());
 }
+
+#[test]
+fn highly_compressible_chunks_decode() {
+    // Found by the SIGKILL crash test after compaction: values equal to their timestamps compress
+    // to far fewer bytes than rows, which an earlier size-proportional bound rejected.
+    let rows = 20_000;
+    let timestamps: Vec<i64> = (0..rows).collect();
+    let values = (0..rows).map(|t| Some(t as f64)).collect();
+    let block = Block {
+        timestamps,
+        columns: vec![Column {
+            name: "v".into(),
+            values: ColumnValues::F64(values),
+        }],
+    };
+    let encoded = block.encode();
+    assert!(encoded.len() < rows as usize / 8, "{} bytes", encoded.len());
+    assert_eq!(Block::decode(&encoded).unwrap(), block);
+}
+
+#[test]
+fn blocks_beyond_the_row_limit_are_split() {
+    let rows = MAX_BLOCK_ROWS as i64 + 10;
+    let block = Block {
+        timestamps: (0..rows).collect(),
+        columns: vec![],
+    };
+    let parts = block.encode_parts(MAX_BLOCK_BYTES);
+    assert_eq!(parts.len(), 2);
+    let decoded: usize = parts
+        .iter()
+        .map(|part| Block::decode(part).unwrap().rows())
+        .sum();
+    assert_eq!(decoded, rows as usize);
+}
