@@ -14,15 +14,8 @@ use crate::tsbs;
 /// `codec` arguments.
 #[derive(Debug, Args)]
 pub(crate) struct CodecArgs {
-    /// Hosts.
-    #[arg(long, default_value_t = 100)]
-    hosts: usize,
-    /// Hours of data.
-    #[arg(long, default_value_t = 24)]
-    hours: usize,
-    /// Generator seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    data: tsbs::DataArgs,
     /// Rows per series in a hot block (5,000-line requests over 100 hosts give 50).
     #[arg(long, default_value_t = 50)]
     hot_rows: usize,
@@ -68,7 +61,12 @@ fn bytes_per_value(series: &BTreeMap<SeriesKey, Rows>, rows_per_block: usize) ->
 }
 
 pub(crate) fn run(args: CodecArgs) -> anyhow::Result<()> {
-    let batches = tsbs::batches(args.hosts, args.seed, args.hours * 360, 10_000);
+    let batches = tsbs::batches(
+        args.data.hosts,
+        args.data.seed,
+        args.data.hours * 360,
+        10_000,
+    );
     let mut series: BTreeMap<SeriesKey, Rows> = BTreeMap::new();
     for batch in &batches {
         for point in parse_lines(batch.as_bytes(), Precision::Nanosecond, 0).points {
@@ -80,7 +78,7 @@ pub(crate) fn run(args: CodecArgs) -> anyhow::Result<()> {
     }
     println!(
         "tsbs cpu-only, {} hosts x {} h, seed {}: encoded bytes per field value (timestamps included)",
-        args.hosts, args.hours, args.seed
+        args.data.hosts, args.data.hours, args.data.seed
     );
     for (label, rows) in [
         ("hot block", args.hot_rows),

@@ -18,15 +18,8 @@ use crate::tsbs;
 /// `ingest` arguments.
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// Hosts (series per field).
-    #[arg(long, default_value_t = 100)]
-    hosts: usize,
-    /// Hours of data (one row per host every 10 s).
-    #[arg(long, default_value_t = 24)]
-    hours: usize,
-    /// Generator seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    data: tsbs::DataArgs,
     /// Lines per request.
     #[arg(long, default_value_t = 5_000)]
     batch_lines: usize,
@@ -312,25 +305,25 @@ fn settle_tidemark(args: &IngestArgs, row: &mut Row, data: &Path) -> anyhow::Res
 }
 
 pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
-    let rows_per_host = args.hours * 360;
+    let rows_per_host = args.data.hours * 360;
     let generated = Instant::now();
     let batches = Arc::new(tsbs::batches(
-        args.hosts,
-        args.seed,
+        args.data.hosts,
+        args.data.seed,
         rows_per_host,
         args.batch_lines,
     ));
     let bytes: usize = batches.iter().map(String::len).sum();
     println!(
         "data: {} hosts x {} h = {} lines, {} field values, {:.1} MB of line protocol in {} requests (generated in {:.1} s, seed {})",
-        args.hosts,
-        args.hours,
-        args.hosts * rows_per_host,
-        args.hosts * rows_per_host * tsbs::FIELDS.len(),
+        args.data.hosts,
+        args.data.hours,
+        args.data.hosts * rows_per_host,
+        args.data.hosts * rows_per_host * tsbs::FIELDS.len(),
         bytes as f64 / 1e6,
         batches.len(),
         generated.elapsed().as_secs_f64(),
-        args.seed,
+        args.data.seed,
     );
     if let Some(url) = &args.url {
         let loaded = load(url, batches, args.connections).await?;
@@ -368,7 +361,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
             .await?,
         );
     }
-    let values = (args.hosts * rows_per_host * tsbs::FIELDS.len()) as f64;
+    let values = (args.data.hosts * rows_per_host * tsbs::FIELDS.len()) as f64;
     println!(
         "{:<18} {:>12} {:>14} {:>10} {:>14} {:>16} {:>12}",
         "server", "lines/s", "values/s", "seconds", "bytes/value", "settled b/value", "peak RSS MB"

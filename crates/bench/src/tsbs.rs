@@ -5,6 +5,7 @@
 //! (the precision TSBS data effectively has, and what the targets in issue 3 are stated for).
 //! The same seed gives the same bytes on every machine.
 
+use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -42,6 +43,20 @@ const ENVIRONMENTS: [&str; 3] = ["production", "staging", "test"];
 struct Host {
     tags: String,
     values: [f64; 10],
+}
+
+/// The dataset's size and seed, shared by the benchmarks that generate TSBS data.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DataArgs {
+    /// Hosts (series per field).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) hosts: usize,
+    /// Hours of data (one row per host every 10 s).
+    #[arg(long, default_value_t = 24)]
+    pub(crate) hours: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
 }
 
 /// The generator's state: every host's tags and current field values.

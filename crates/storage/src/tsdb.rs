@@ -13,7 +13,9 @@ mod series;
 mod tenant;
 
 pub use catalog::{FieldType, MeasurementSchema, SchemaError};
-pub use data::{BUCKET_NANOS, DataPoint, bucket_start, merge_blocks, read_series};
+pub use data::{
+    BUCKET_NANOS, DataPoint, absent_column, bucket_start, merge_blocks, push_value, read_series,
+};
 pub use series::{SeriesId, SeriesKey};
 pub use tenant::{Permissions, TenantId, TokenGrant, hash_token};
 

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use tidemark_storage::block::{Block, Column, ColumnValues, MAX_BLOCK_BYTES};
-use tidemark_storage::tsdb::{DataPoint, Layout, SeriesId, TenantId, bucket_start};
+use tidemark_storage::block::{Block, Column, MAX_BLOCK_BYTES};
+use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, absent_column, bucket_start, push_value};
 use tidemark_storage::{AtomicOp, KvTransaction};
 
 use crate::lp::Point;
@@ -12,32 +12,6 @@ use crate::lp::Point;
 #[derive(Debug, Default)]
 pub(super) struct GroupBlocks {
     blocks: BTreeMap<(TenantId, SeriesId, i64), Block>,
-}
-
-fn empty_column(value: &DataPoint, rows: usize) -> ColumnValues {
-    match value {
-        DataPoint::F64(_) => ColumnValues::F64(vec![None; rows]),
-        DataPoint::I64(_) => ColumnValues::I64(vec![None; rows]),
-        DataPoint::U64(_) => ColumnValues::U64(vec![None; rows]),
-        DataPoint::Bool(_) => ColumnValues::Bool(vec![None; rows]),
-        DataPoint::Str(_) => ColumnValues::Str(vec![None; rows]),
-    }
-}
-
-/// Appends `value` (or an absent value) to a column; the catalog check guarantees the type.
-fn push(column: &mut ColumnValues, value: Option<&DataPoint>) {
-    match (column, value) {
-        (ColumnValues::F64(v), Some(DataPoint::F64(x))) => v.push(Some(*x)),
-        (ColumnValues::I64(v), Some(DataPoint::I64(x))) => v.push(Some(*x)),
-        (ColumnValues::U64(v), Some(DataPoint::U64(x))) => v.push(Some(*x)),
-        (ColumnValues::Bool(v), Some(DataPoint::Bool(x))) => v.push(Some(*x)),
-        (ColumnValues::Str(v), Some(DataPoint::Str(x))) => v.push(Some(x.clone())),
-        (ColumnValues::F64(v), _) => v.push(None),
-        (ColumnValues::I64(v), _) => v.push(None),
-        (ColumnValues::U64(v), _) => v.push(None),
-        (ColumnValues::Bool(v), _) => v.push(None),
-        (ColumnValues::Str(v), _) => v.push(None),
-    }
 }
 
 impl GroupBlocks {
@@ -52,7 +26,7 @@ impl GroupBlocks {
             if !block.columns.iter().any(|column| &column.name == name) {
                 block.columns.push(Column {
                     name: name.clone(),
-                    values: empty_column(value, rows),
+                    values: absent_column(value, rows),
                 });
             }
         }
@@ -63,7 +37,7 @@ impl GroupBlocks {
                 .iter()
                 .find(|(name, _)| name == &column.name)
                 .map(|(_, value)| value);
-            push(&mut column.values, value);
+            push_value(&mut column.values, value);
         }
     }
 

@@ -56,6 +56,17 @@ fn value_at(values: &ColumnValues, row: usize) -> Option<DataPoint> {
     }
 }
 
+/// A column of `rows` absent values of the type of `value`.
+pub fn absent_column(value: &DataPoint, rows: usize) -> ColumnValues {
+    match value {
+        DataPoint::F64(_) => ColumnValues::F64(vec![None; rows]),
+        DataPoint::I64(_) => ColumnValues::I64(vec![None; rows]),
+        DataPoint::U64(_) => ColumnValues::U64(vec![None; rows]),
+        DataPoint::Bool(_) => ColumnValues::Bool(vec![None; rows]),
+        DataPoint::Str(_) => ColumnValues::Str(vec![None; rows]),
+    }
+}
+
 fn empty_like(values: &ColumnValues) -> ColumnValues {
     match values {
         ColumnValues::F64(_) => ColumnValues::F64(Vec::new()),
@@ -66,7 +77,9 @@ fn empty_like(values: &ColumnValues) -> ColumnValues {
     }
 }
 
-fn push(values: &mut ColumnValues, value: Option<&DataPoint>) {
+/// Appends `value` to a column, or an absent value when it is `None` or of another type (the
+/// catalog keeps a field's type fixed, so that does not happen for stored data).
+pub fn push_value(values: &mut ColumnValues, value: Option<&DataPoint>) {
     match (values, value) {
         (ColumnValues::F64(v), Some(DataPoint::F64(x))) => v.push(Some(*x)),
         (ColumnValues::I64(v), Some(DataPoint::I64(x))) => v.push(Some(*x)),
@@ -112,7 +125,7 @@ pub fn merge_blocks(blocks: impl IntoIterator<Item = Block>, start: i64, end: i6
     for (time, fields) in rows {
         timestamps.push(time);
         for column in &mut columns {
-            push(&mut column.values, fields.get(&column.name));
+            push_value(&mut column.values, fields.get(&column.name));
         }
     }
     Block {
