@@ -152,6 +152,9 @@ impl EmbeddedKv {
         let path = path.as_ref().to_path_buf();
         let db = Database::builder(&path)
             .cache_size(options.cache_bytes)
+            // fjall's minimum: the write-ahead journal is dropped only when it rotates, so its
+            // cap bounds the disk it takes beyond the tables (fjall's default is 512 MiB).
+            .max_journaling_size(64 * 1024 * 1024)
             .open()
             .map_err(|error| storage_error("cannot open embedded database", error))?;
         let data = db
@@ -211,10 +214,21 @@ impl EmbeddedKv {
     /// Flushes memtables and fully compacts the LSM tree, so disk usage reflects live data only
     /// (tombstones of cleared keys dropped). Slow; for tools and benchmarks, not the hot path.
     pub fn settle_storage(&self) -> KvResult<()> {
+        let meta = self
+            .inner
+            .db
+            .keyspace(META_KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(|error| storage_error("cannot open meta keyspace", error))?;
+        // A journal is dropped only once every keyspace with writes in it is flushed, and every
+        // commit writes the meta keyspace too.
+        for keyspace in [&self.inner.data, &meta] {
+            keyspace
+                .rotate_memtable_and_wait()
+                .map_err(|error| storage_error("cannot flush storage", error))?;
+        }
         self.inner
             .data
-            .rotate_memtable_and_wait()
-            .and_then(|_| self.inner.data.major_compact())
+            .major_compact()
             .map_err(|error| storage_error("cannot compact storage", error))
     }
 
