@@ -84,20 +84,7 @@ pub async fn points<D: KvDatabase>(
                 format!("database not found: {database:?}"),
             )
         })?;
-    let mut found = None;
-    // Follow the collision chain the same way ingest does, without creating anything.
-    for probe in 0..64u64 {
-        let candidate = tidemark_storage::tsdb::SeriesId(series.hashed_id().0.wrapping_add(probe));
-        match state.layout.series_key(&tx, tenant, candidate).await? {
-            Some(key) if key == series => {
-                found = Some(candidate);
-                break;
-            }
-            Some(_) => continue,
-            None => break,
-        }
-    }
-    let Some(id) = found else {
+    let Some(id) = state.layout.find_series(&tx, tenant, &series).await? else {
         return Ok(Json(
             json!({ "series": series_text, "count": 0, "points": [] }),
         ));

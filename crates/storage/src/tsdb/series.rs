@@ -8,6 +8,14 @@ use crate::kv::KvTransaction;
 /// Collisions of 64-bit hashes are rare; a chain this long means something is wrong.
 const MAX_PROBES: u64 = 64;
 
+/// Where a collision-chain walk ended.
+enum Probe {
+    /// The key's own record.
+    Found(SeriesId),
+    /// The first id without a record.
+    Free(SeriesId),
+}
+
 /// A series id: xxh3-64 of the canonical series key, bumped past collisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesId(pub u64);
@@ -77,27 +85,52 @@ impl Layout {
         tenant: TenantId,
         key: &SeriesKey,
     ) -> KvResult<(SeriesId, bool)> {
+        match self.probe_series(tx, tenant, key, false).await? {
+            Probe::Found(id) => Ok((id, false)),
+            Probe::Free(id) => {
+                tx.set(&self.series(tenant, id), &key.canonical());
+                tx.set(&self.posting(tenant, &key.measurement, ("", ""), id), b"");
+                for (tag, value) in &key.tags {
+                    tx.set(
+                        &self.posting(tenant, &key.measurement, (tag, value), id),
+                        b"",
+                    );
+                    self.add_tag_key(tx, tenant, &key.measurement, tag);
+                }
+                Ok((id, true))
+            }
+        }
+    }
+
+    /// Finds the id of an existing series without creating anything (snapshot reads).
+    pub async fn find_series<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: TenantId,
+        key: &SeriesKey,
+    ) -> KvResult<Option<SeriesId>> {
+        Ok(match self.probe_series(tx, tenant, key, true).await? {
+            Probe::Found(id) => Some(id),
+            Probe::Free(_) => None,
+        })
+    }
+
+    /// Walks the collision chain from the hashed id to this key's record or the first free id.
+    async fn probe_series<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: TenantId,
+        key: &SeriesKey,
+        snapshot: bool,
+    ) -> KvResult<Probe> {
         let canonical = key.canonical();
         let start = key.hashed_id();
         for probe in 0..MAX_PROBES {
             let id = SeriesId(start.0.wrapping_add(probe));
-            match tx.get(&self.series(tenant, id), false).await? {
-                Some(existing) if existing == canonical => return Ok((id, false)),
-                Some(_) => {
-                    tracing::warn!(series = ?key, probe, "series id collision");
-                }
-                None => {
-                    tx.set(&self.series(tenant, id), &canonical);
-                    tx.set(&self.posting(tenant, &key.measurement, ("", ""), id), b"");
-                    for (tag, value) in &key.tags {
-                        tx.set(
-                            &self.posting(tenant, &key.measurement, (tag, value), id),
-                            b"",
-                        );
-                        self.add_tag_key(tx, tenant, &key.measurement, tag);
-                    }
-                    return Ok((id, true));
-                }
+            match tx.get(&self.series(tenant, id), snapshot).await? {
+                Some(existing) if existing == canonical => return Ok(Probe::Found(id)),
+                Some(_) => tracing::warn!(series = ?key, probe, "series id collision"),
+                None => return Ok(Probe::Free(id)),
             }
         }
         Err(KvError::internal(format!(
