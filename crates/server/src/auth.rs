@@ -52,7 +52,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Extracts the token from `Authorization: Bearer|Token <t>`, `Basic base64(user:<t>)`, or the
 /// v1 `p` query parameter.
-fn presented_token(
+pub fn presented_token(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
@@ -183,5 +183,51 @@ impl<D: KvDatabase> Auth<D> {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn with_authorization(value: &[u8]) -> Option<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::AUTHORIZATION,
+            HeaderValue::from_bytes(value).ok()?,
+        );
+        Some(headers)
+    }
+
+    #[test]
+    fn every_accepted_scheme_yields_the_token() {
+        for header in ["Bearer abc", "Token abc", "Basic dXNlcjphYmM="] {
+            let headers = with_authorization(header.as_bytes()).unwrap();
+            assert_eq!(
+                presented_token(&headers, None).unwrap().as_deref(),
+                Some("abc"),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            presented_token(&HeaderMap::new(), Some("p"))
+                .unwrap()
+                .as_deref(),
+            Some("p")
+        );
+        assert!(presented_token(&with_authorization(b"Digest x").unwrap(), None).is_err());
+        assert!(presented_token(&with_authorization(b"Basic !!!").unwrap(), None).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn untrusted_headers_never_panic(value in prop::collection::vec(any::<u8>(), 0..80)) {
+            if let Some(headers) = with_authorization(&value) {
+                let _ = presented_token(&headers, None);
+            }
+        }
     }
 }

@@ -28,7 +28,7 @@ pub async fn ping() -> Response {
 }
 
 /// Parses `CREATE DATABASE name` / `CREATE DATABASE "name"` (any case).
-fn create_database_name(statement: &str) -> Option<String> {
+pub fn create_database_name(statement: &str) -> Option<String> {
     let statement = statement.trim().trim_end_matches(';').trim();
     let mut words = statement.splitn(3, char::is_whitespace);
     let create = words.next()?;
@@ -86,7 +86,8 @@ pub async fn query<D: KvDatabase>(
     Ok(Json(json!({ "results": [{}] })).into_response())
 }
 
-fn url_form(body: &[u8]) -> HashMap<String, String> {
+/// Decodes an `application/x-www-form-urlencoded` body.
+pub fn url_form(body: &[u8]) -> HashMap<String, String> {
     std::str::from_utf8(body)
         .ok()
         .map(|text| {
@@ -138,6 +139,23 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn untrusted_statements_and_forms_never_panic(text in "\\PC{0,40}", bytes in prop::collection::vec(any::<u8>(), 0..60)) {
+            let _ = create_database_name(&text);
+            let _ = url_form(&bytes);
+            let _ = percent_decode(&text);
+        }
+
+        #[test]
+        fn percent_encoding_round_trips(text in "\\PC{0,30}") {
+            let encoded: String = text.bytes().map(|byte| format!("%{byte:02X}")).collect();
+            prop_assert_eq!(percent_decode(&encoded), text);
+        }
+    }
 
     #[test]
     fn create_database_statements() {
