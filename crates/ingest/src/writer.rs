@@ -16,10 +16,10 @@ mod cache;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tidemark_storage::keys::pack;
-use tidemark_storage::tsdb::{FieldType, Layout, SchemaError, TenantId};
+use tidemark_storage::tsdb::{FieldType, Layout, SchemaError, TenantId, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, MaybeCommitted, RunOptions, run};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -192,12 +192,6 @@ struct Attempt {
 const HOUR_NANOS: i64 = 3_600_000_000_000;
 /// Commit markers older than this many hours are cleared.
 const MARKER_HOURS: i64 = 3;
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
-}
 
 async fn commit_group<D: KvDatabase>(
     db: D,

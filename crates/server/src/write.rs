@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -13,6 +12,7 @@ use futures::StreamExt;
 use tidemark_ingest::lp::{ParsedBatch, Precision, parse_lines};
 use tidemark_ingest::{LineError, WriteRequest};
 use tidemark_storage::KvDatabase;
+use tidemark_storage::tsdb::now_nanos;
 
 use crate::api_error::{ApiError, Dialect, ErrorKind};
 use crate::auth::Access;
@@ -107,12 +107,6 @@ pub async fn write_v3<D: KvDatabase>(
         query_token: None,
     };
     write(&state, spec, &headers, body).await
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
 }
 
 async fn write<D: KvDatabase>(

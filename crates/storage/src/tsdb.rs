@@ -14,7 +14,8 @@ mod tenant;
 
 pub use catalog::{FieldType, MeasurementSchema, SchemaError};
 pub use data::{
-    BUCKET_NANOS, DataPoint, absent_column, bucket_start, merge_blocks, push_value, read_series,
+    BUCKET_NANOS, DataPoint, absent_column, bucket_start, merge_blocks, now_nanos, push_value,
+    read_series,
 };
 pub use series::{SeriesId, SeriesKey};
 pub use tenant::{Permissions, TenantId, TokenGrant, hash_token};

@@ -11,10 +11,10 @@
 //! compaction reads conflicts with that read, so the compaction retries and includes it; it is
 //! never lost. Compactions run at batch priority, one bucket at a time.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tidemark_storage::block::{Block, MAX_BLOCK_BYTES};
-use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, merge_blocks};
+use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, merge_blocks, now_nanos};
 use tidemark_storage::{
     KvDatabase, KvError, KvTransaction, RangeRequest, RunOptions, StreamingMode, TxOption, run,
 };
@@ -169,12 +169,6 @@ async fn compact_in<T: KvTransaction>(
     stats.blocks_consumed = chunk.kvs.len() as u64;
     stats.chunks_written = parts.len() as u64;
     Ok(stats)
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
 }
 
 /// Compacts every sealed dirty bucket of every tenant once.

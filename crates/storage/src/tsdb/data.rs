@@ -10,6 +10,13 @@ use crate::kv::{KvTransaction, RangeRequest, StreamingMode};
 /// Width of a data bucket: blocks of one series are keyed by the hour they start in.
 pub const BUCKET_NANOS: i64 = 3_600_000_000_000;
 
+/// The wall clock in nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
 /// The start of the bucket holding `time`. The lowest bucket saturates at `i64::MIN` (its true
 /// start is below the representable range); the function stays monotonic.
 pub fn bucket_start(time: i64) -> i64 {
