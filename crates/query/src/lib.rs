@@ -1,5 +1,24 @@
-//! `tidemark-query` will own the query service: DataFusion table providers over the hot and cold
-//! tiers, SQL over Arrow Flight SQL and HTTP, and PromQL. It depends on `tidemark-storage`; it is
-//! the only crate that depends on DataFusion. `server` and `bench` use it.
+//! `tidemark-query` owns the query service: DataFusion over the stored series, with one table
+//! per measurement of a tenant, time and tag filters pushed into the scan, the `system` tables,
+//! and the encodings of query results.
 //!
-//! Nothing is here yet: the query service arrives with its own issue.
+//! It reads storage only through `tidemark-storage` (postings, series records and data blocks
+//! through the KV trait) and is the only crate that depends on DataFusion. `server` puts it
+//! behind Arrow Flight SQL and HTTP (`/api/v3/query_sql`); `bench` measures it.
+
+mod engine;
+mod error;
+pub mod format;
+mod predicate;
+mod scan;
+mod select;
+mod system;
+mod table;
+
+pub use engine::{
+    CATALOG, Prepared, QueryConfig, QueryEngine, QueryKind, QueryStream, SYSTEM_SCHEMA, TableInfo,
+};
+pub use error::{QueryError, QueryResult};
+pub use format::ResultFormat;
+pub use predicate::TIME_COLUMN;
+pub use table::{TIME_ZONE, field_data_type, tag_data_type, time_data_type};

@@ -22,6 +22,7 @@ pub mod kv;
 pub mod ranges;
 pub mod retry;
 pub mod tsdb;
+pub mod window;
 
 pub use embedded::{EmbeddedKv, EmbeddedOptions, FaultConfig};
 pub use error::{KvError, KvResult};
@@ -30,3 +31,4 @@ pub use kv::{
     RangeChunk, RangeRequest, StreamingMode, TxOption,
 };
 pub use retry::{MaybeCommitted, RunOptions, TxError, TxFuture, run};
+pub use window::ReadWindow;

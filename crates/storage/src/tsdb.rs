@@ -117,6 +117,25 @@ impl Layout {
             .range()
     }
 
+    /// The postings of every value of one tag key.
+    pub fn tag_postings(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        tag: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        self.root
+            .subspace(&(tenant.0, "p", measurement, tag))
+            .range()
+    }
+
+    /// Decodes the tag value and series id of a posting key.
+    pub fn posting_entry(&self, key: &[u8]) -> Option<(String, SeriesId)> {
+        let (_, _, _, _, value, series): (u64, String, String, String, String, u64) =
+            self.root.unpack(key).ok()?;
+        Some((value, SeriesId(series)))
+    }
+
     /// Decodes the series id at the end of a posting key.
     pub fn posting_series(&self, key: &[u8]) -> Option<SeriesId> {
         let (_, _, _, _, _, series): (u64, String, String, String, String, u64) =
@@ -176,6 +195,13 @@ impl Layout {
             .range()
             .1;
         (begin, end)
+    }
+
+    /// The bucket start of a data key.
+    pub fn data_bucket(&self, key: &[u8]) -> Option<i64> {
+        let (_, _, _, bucket, _): (u64, String, u64, i64, Versionstamp) =
+            self.root.unpack(key).ok()?;
+        Some(bucket)
     }
 
     /// `(tid, "x", bucket_start, series_id)` → empty: the bucket has blocks to compact.

@@ -1,0 +1,119 @@
+//! Read-only transaction windows for long scans.
+//!
+//! FDB refuses reads from a transaction older than 5 s (`transaction_too_old`), so a scan that
+//! may run longer reads through a [`ReadWindow`]: one transaction at a time, replaced once it is
+//! [`MAX_WINDOW_AGE`] old or after a retryable error. Callers decide where a window may change
+//! (the query service only between whole buckets of a series), so no unit they read straddles
+//! two read versions.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{KvError, KvResult};
+use crate::kv::{KeyValue, KvDatabase, KvTransaction, RangeRequest};
+
+/// A window is replaced after this long, well inside FDB's 5 s read horizon.
+pub const MAX_WINDOW_AGE: Duration = Duration::from_secs(2);
+/// Retryable errors tolerated in a row before a read gives up.
+const MAX_RETRIES: u32 = 20;
+
+/// The current read-only transaction of a scan.
+#[derive(Debug)]
+pub struct ReadWindow<D: KvDatabase> {
+    db: D,
+    current: Option<(D::Tx, Instant)>,
+    renewals: u64,
+}
+
+impl<D: KvDatabase> ReadWindow<D> {
+    /// A window that opens its first transaction on first use.
+    pub fn new(db: D) -> Self {
+        Self {
+            db,
+            current: None,
+            renewals: 0,
+        }
+    }
+
+    /// The transaction to read from, renewed first when it is too old.
+    pub fn tx(&mut self) -> KvResult<&D::Tx> {
+        let stale = self
+            .current
+            .as_ref()
+            .is_none_or(|(_, opened)| opened.elapsed() >= MAX_WINDOW_AGE);
+        if stale {
+            if self.current.is_some() {
+                self.renewals += 1;
+            }
+            self.current = Some((self.db.create_transaction()?, Instant::now()));
+        }
+        match &self.current {
+            Some((tx, _)) => Ok(tx),
+            None => Err(KvError::internal("read window without a transaction")),
+        }
+    }
+
+    /// True when the next [`tx`](Self::tx) will open a new transaction.
+    pub fn will_renew(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_none_or(|(_, opened)| opened.elapsed() >= MAX_WINDOW_AGE)
+    }
+
+    /// Drops the current transaction (after an error), so the next read opens a new one.
+    pub fn invalidate(&mut self) {
+        self.current = None;
+    }
+
+    /// How many times a transaction was replaced because of its age.
+    pub fn renewals(&self) -> u64 {
+        self.renewals
+    }
+
+    /// Reads a whole range at one read version (snapshot), retrying retryable errors in a new
+    /// transaction from the start of the range.
+    pub async fn read_range(&mut self, request: &RangeRequest) -> KvResult<Vec<KeyValue>> {
+        let mut attempts = 0;
+        loop {
+            let result = self.tx()?.get_range_all(request, true).await;
+            match result {
+                Ok(rows) => return Ok(rows),
+                Err(error) if error.is_retryable() && attempts < MAX_RETRIES => {
+                    attempts += 1;
+                    self.invalidate();
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Reads a range too large for one transaction, page by page, each page at the read version
+    /// of the window it was read in. Only for ranges whose keys never change once written
+    /// (postings, series records): a later page may come from a later version.
+    pub async fn read_append_only(
+        &mut self,
+        request: &RangeRequest,
+        mut visit: impl FnMut(KeyValue),
+    ) -> KvResult<()> {
+        let mut next = Some(request.clone());
+        let mut iteration = 1;
+        let mut attempts = 0;
+        while let Some(page) = next {
+            let result = self.tx()?.get_range(&page, iteration, true).await;
+            match result {
+                Ok(chunk) => {
+                    attempts = 0;
+                    next = page.next_page(&chunk);
+                    iteration += 1;
+                    chunk.kvs.into_iter().for_each(&mut visit);
+                }
+                Err(error) if error.is_retryable() && attempts < MAX_RETRIES => {
+                    attempts += 1;
+                    self.invalidate();
+                    next = Some(page);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
