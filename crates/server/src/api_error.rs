@@ -1,13 +1,15 @@
-//! The one user-facing error type of the HTTP API, and its mapping to status codes.
+//! The one user-facing error type, and its mapping to HTTP and gRPC status codes.
 //!
-//! Every handler reports failures as an [`ApiError`]: a kind (which fixes the status), a message
-//! that names what was wrong, and for writes the rejected lines. How the body looks depends on
-//! which API the client speaks (InfluxDB v1, v2 or v3), so rendering takes the [`Dialect`].
+//! Every handler, HTTP or Flight SQL, reports failures as an [`ApiError`]: a kind (which fixes
+//! the HTTP status and the gRPC code), a message that names what was wrong, and for writes the
+//! rejected lines. How an HTTP body looks depends on which API the client speaks (InfluxDB v1, v2
+//! or v3), so rendering takes the [`Dialect`].
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tidemark_ingest::{IngestError, LineError};
+use tidemark_query::QueryError;
 use tidemark_storage::KvError;
 
 /// What kind of failure, independent of protocol.
@@ -23,6 +25,8 @@ pub enum ErrorKind {
     NotFound,
     /// The body is larger than allowed (413).
     PayloadTooLarge,
+    /// The request needs more than its share of memory or time (429; retrying as is won't help).
+    ResourceExhausted,
     /// The server is overloaded or storage is briefly unavailable: retry (503 + Retry-After).
     Unavailable,
     /// Anything else (500); details go to the log, not the client.
@@ -38,8 +42,22 @@ impl ErrorKind {
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The gRPC code of this kind.
+    pub fn grpc_code(self) -> tonic::Code {
+        match self {
+            Self::InvalidArgument => tonic::Code::InvalidArgument,
+            Self::Unauthenticated => tonic::Code::Unauthenticated,
+            Self::PermissionDenied => tonic::Code::PermissionDenied,
+            Self::NotFound => tonic::Code::NotFound,
+            Self::PayloadTooLarge | Self::ResourceExhausted => tonic::Code::ResourceExhausted,
+            Self::Unavailable => tonic::Code::Unavailable,
+            Self::Internal => tonic::Code::Internal,
         }
     }
 
@@ -50,6 +68,7 @@ impl ErrorKind {
             Self::PermissionDenied => "forbidden",
             Self::NotFound => "not found",
             Self::PayloadTooLarge => "request too large",
+            Self::ResourceExhausted => "too many requests",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal error",
         }
@@ -191,6 +210,31 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<ApiError> for tonic::Status {
+    fn from(error: ApiError) -> Self {
+        if error.kind == ErrorKind::Internal {
+            tracing::error!(message = %error.message, "internal error");
+        }
+        tonic::Status::new(error.kind.grpc_code(), error.message)
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Invalid(_) | QueryError::Unsupported(_) => Self::invalid(error.to_string()),
+            QueryError::DatabaseNotFound(_) => Self::new(ErrorKind::NotFound, error.to_string()),
+            QueryError::ResourcesExhausted(_) => {
+                Self::new(ErrorKind::ResourceExhausted, error.to_string())
+            }
+            QueryError::Storage(kv) => kv.into(),
+            QueryError::Corrupt(_) | QueryError::Encode(_) | QueryError::Internal(_) => {
+                Self::new(ErrorKind::Internal, error.to_string())
+            }
+        }
+    }
+}
+
 impl From<KvError> for ApiError {
     fn from(error: KvError) -> Self {
         if error.is_retryable() {
@@ -244,6 +288,14 @@ mod tests {
                 .headers()
                 .contains_key(header::WWW_AUTHENTICATE)
         );
+        let status = tonic::Status::from(ApiError::from(QueryError::DatabaseNotFound("x".into())));
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        let status = tonic::Status::from(ApiError::from(QueryError::Storage(KvError::from_code(
+            tidemark_storage::error::code::TRANSACTION_TOO_OLD,
+        ))));
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        let invalid = ApiError::from(QueryError::Invalid("bad".into())).into_response();
+        assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             ApiError::new(ErrorKind::PayloadTooLarge, "big")
                 .kind

@@ -186,6 +186,44 @@ impl<D: KvDatabase> Auth<D> {
     }
 }
 
+impl<D: KvDatabase> Auth<D> {
+    /// The database a query runs against: the requested one once the token may read it, or,
+    /// with none requested, the token's own database (a token grants exactly one). Without
+    /// authentication and without a request, no database.
+    pub async fn query_database(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+        requested: Option<&str>,
+    ) -> Result<Option<String>, ApiError> {
+        if let Some(database) = requested {
+            self.authorize(headers, query_token, database, Access::Read)
+                .await?;
+            return Ok(Some(database.to_owned()));
+        }
+        if !self.required().await? {
+            return Ok(None);
+        }
+        let token = presented_token(headers, query_token)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Unauthenticated,
+                "a token is required: send `Authorization: Bearer <token>`",
+            )
+        })?;
+        let grant = self
+            .grant(&token)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))?;
+        if !grant.permissions.read {
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                format!("the token may not read database {:?}", grant.database),
+            ));
+        }
+        Ok(Some(grant.database))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;

@@ -4,6 +4,7 @@
 pub mod compact;
 pub mod dump;
 pub mod import;
+pub mod query;
 pub mod token;
 
 use clap::Args;

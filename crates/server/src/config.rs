@@ -40,6 +40,9 @@ pub enum ConfigError {
         /// The version it declares.
         found: u32,
     },
+    /// Only one of the TLS certificate and key is configured.
+    #[error("TLS needs both a certificate and a key; only the {0} is configured")]
+    HalfTls(&'static str),
     /// The listen address is not on loopback and no authentication is configured.
     #[error(
         "refusing to listen on {0}: it is reachable beyond this machine and authentication is \
@@ -69,7 +72,7 @@ pub struct ServeArgs {
     /// Directory of the embedded storage and local object store [default: ./data].
     #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the HTTP (and later gRPC) listener [default: 127.0.0.1:8181].
+    /// Address of the listener serving HTTP and gRPC (Flight SQL) [default: 127.0.0.1:8181].
     #[arg(long, env = "TIDEMARK_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
     /// Log filter, e.g. `info` or `tidemark=debug,info` [default: info].
@@ -94,6 +97,15 @@ pub struct ServeArgs {
     /// Create a database on its first write [default: true].
     #[arg(long, env = "TIDEMARK_CREATE_DATABASES", value_name = "BOOL")]
     pub create_databases: Option<bool>,
+    /// PEM certificate chain: with `--tls-key`, the listener speaks TLS (HTTP/1.1 and h2).
+    #[arg(long, env = "TIDEMARK_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "TIDEMARK_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Memory all running queries may hold for sorts, joins and aggregations [default: 4294967296].
+    #[arg(long, env = "TIDEMARK_QUERY_MEMORY_BYTES", value_name = "BYTES")]
+    pub query_memory_bytes: Option<usize>,
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -110,8 +122,18 @@ struct FileConfig {
     max_request_bytes: Option<usize>,
     create_databases: Option<bool>,
     compaction_seal_after_seconds: Option<u64>,
+    query_memory_bytes: Option<usize>,
     #[serde(default)]
     storage: FileStorage,
+    #[serde(default)]
+    tls: FileTls,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTls {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,8 +160,22 @@ pub struct Config {
     pub create_databases: bool,
     /// Seconds after a bucket's end before compaction merges its blocks.
     pub compaction_seal_after_seconds: u64,
+    /// Memory all running queries may hold.
+    pub query_memory_bytes: usize,
     /// Storage settings.
     pub storage: StorageConfig,
+    /// TLS of the listener (plaintext when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS files of the listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
 }
 
 /// Storage settings.
@@ -177,6 +213,16 @@ impl Config {
                 file.compaction_seal_after_seconds,
                 || 600,
             ),
+            query_memory_bytes: pick(args.query_memory_bytes, file.query_memory_bytes, || 4 << 30),
+            tls: match (
+                args.tls_cert.clone().or(file.tls.cert),
+                args.tls_key.clone().or(file.tls.key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsConfig { cert, key }),
+                (None, None) => None,
+                (Some(_), None) => return Err(ConfigError::HalfTls("certificate")),
+                (None, Some(_)) => return Err(ConfigError::HalfTls("key")),
+            },
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
                 fdb_cluster_file: args

@@ -1,5 +1,6 @@
-//! The HTTP surface of one listener: health, the line protocol write endpoints, InfluxDB 1.x
-//! compatibility, and the read-back path. Query and the Prometheus API mount here as they arrive.
+//! The HTTP surface of the listener: health, the line protocol write endpoints, InfluxDB 1.x
+//! compatibility, SQL (`/api/v3/query_sql`) and the read-back path. Flight SQL shares the
+//! listener (see `listener`); the Prometheus API mounts here when it arrives.
 
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
 use crate::state::AppState;
-use crate::{points, v1, write};
+use crate::{points, sql, v1, write};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -32,6 +33,10 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v3/write_lp", post(write::write_v3::<D>))
         .route("/query", get(v1::query::<D>).post(v1::query::<D>))
         .route("/api/v0/points", get(points::points::<D>))
+        .route(
+            "/api/v3/query_sql",
+            get(sql::query_sql::<D>).post(sql::query_sql::<D>),
+        )
         // Write bodies are limited (and decompressed) by the handlers themselves.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)

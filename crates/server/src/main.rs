@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tidemark_server::cli::{compact, dump, import, token};
+use tidemark_server::cli::{compact, dump, import, query, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -30,6 +30,8 @@ enum Command {
     Count(dump::DumpArgs),
     /// Run one compaction pass over a stopped server's data directory.
     Compact(compact::CompactArgs),
+    /// Run SQL on a running server and print the result.
+    Query(query::QueryArgs),
 }
 
 fn init_logging(filter: &str) {
@@ -89,6 +91,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Query(args) => runtime()?.block_on(query::run(args)),
         Command::Compact(args) => {
             let stats = runtime()?.block_on(compact::compact(args))?;
             println!(

@@ -10,8 +10,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError, StorageBackend};
-use crate::http;
+use crate::flight::TidemarkFlightSql;
 use crate::state::AppState;
+use crate::{http, listener};
+use arrow_flight::flight_service_server::FlightServiceServer;
+use tidemark_query::{QueryConfig, QueryEngine};
 
 /// Opens the embedded storage of a data directory.
 pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
@@ -89,22 +92,39 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         compaction,
     ));
     let auth = Auth::new(db.clone(), Layout::default(), exposed);
+    let query_config = QueryConfig {
+        memory_limit_bytes: config.query_memory_bytes,
+        ..QueryConfig::default()
+    };
+    let query = QueryEngine::new(db.clone(), Layout::default(), query_config)?;
     let state = Arc::new(AppState::new(
         db,
         writer,
         auth,
+        query,
         config.max_request_bytes,
         config.create_databases,
     ));
+    let tls = match &config.tls {
+        Some(tls) => Some(listener::tls_acceptor(&tls.cert, &tls.key)?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("listener has no address")?;
-    tracing::info!(%addr, "listening");
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%scheme, %addr, "listening");
+    let flight = FlightServiceServer::new(TidemarkFlightSql::new(state.clone()))
+        .max_decoding_message_size(64 << 20);
+    listener::serve(
+        listener,
+        http::router(state),
+        flight,
+        tls,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

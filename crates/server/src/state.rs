@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use tidemark_ingest::Writer;
+use tidemark_query::QueryEngine;
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::Layout;
 
@@ -17,6 +18,8 @@ pub struct AppState<D> {
     pub writer: Writer,
     /// Token authentication.
     pub auth: Auth<D>,
+    /// The SQL engine.
+    pub query: QueryEngine<D>,
     /// Largest accepted request body, before and after decompression.
     pub max_request_bytes: usize,
     /// Databases are created by their first write (also through `CREATE DATABASE`).
@@ -29,6 +32,7 @@ impl<D: KvDatabase> AppState<D> {
         db: D,
         writer: Writer,
         auth: Auth<D>,
+        query: QueryEngine<D>,
         max_request_bytes: usize,
         create_databases: bool,
     ) -> Self {
@@ -37,6 +41,7 @@ impl<D: KvDatabase> AppState<D> {
             layout: Layout::default(),
             writer,
             auth,
+            query,
             max_request_bytes,
             create_databases,
         }

@@ -4,7 +4,7 @@
 use crate::TestServer;
 use crate::harness::binary;
 
-fn create_token(data_dir: &std::path::Path, db: &str, extra: &[&str]) -> String {
+pub(crate) fn create_token(data_dir: &std::path::Path, db: &str, extra: &[&str]) -> String {
     let output = binary()
         .args(["token", "create", "--db", db, "--data-dir"])
         .arg(data_dir)
@@ -136,6 +136,19 @@ async fn tokens_guard_every_endpoint_per_database() {
             .0,
         200
     );
+    // SQL follows the same rules: the token's database, never another, read permission needed.
+    let query = "SELECT count(*) AS n FROM m";
+    assert_eq!(server.sql(Some("alpha"), query, None).await.0, 401);
+    assert_eq!(server.sql(Some("beta"), query, Some(&alpha)).await.0, 403);
+    assert_eq!(
+        server.sql(Some("beta"), query, Some(&beta_writer)).await.0,
+        403
+    );
+    let (status, rows) = server.sql(Some("beta"), query, Some(&beta_reader)).await;
+    assert_eq!((status, rows[0]["n"].as_u64()), (200, Some(1)), "{rows}");
+    // Without a database, the token's own database is queried.
+    let (status, rows) = server.sql(None, query, Some(&alpha)).await;
+    assert_eq!((status, rows[0]["n"].as_u64()), (200, Some(2)), "{rows}");
     // CREATE DATABASE needs a write token for that database.
     let (status, _) = server
         .post(

@@ -121,6 +121,37 @@ impl TestServer {
         )
     }
 
+    /// Runs SQL through `/api/v3/query_sql` (JSON rows) and returns status and parsed body.
+    pub(crate) async fn sql(
+        &self,
+        db: Option<&str>,
+        sql: &str,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut query = vec![("q", sql)];
+        if let Some(db) = db {
+            query.push(("db", db));
+        }
+        let mut request = reqwest::Client::new()
+            .get(self.url("/api/v3/query_sql"))
+            .query(&query);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// The listener's address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// The process id, for signals.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
