@@ -41,13 +41,13 @@ pub(crate) struct IngestArgs {
     tidemark_bin: Option<PathBuf>,
 }
 
-struct Loaded {
+pub(crate) struct Loaded {
     lines: usize,
     elapsed: Duration,
 }
 
 /// Sends every batch over `connections` concurrent connections; fails on any non-2xx.
-async fn load(url: &str, batches: Arc<Vec<String>>, connections: usize) -> anyhow::Result<Loaded> {
+pub(crate) async fn load(url: &str, batches: Arc<Vec<String>>, connections: usize) -> anyhow::Result<Loaded> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -87,11 +87,11 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 /// A server process started for one run; killed if the run fails.
-struct Server {
-    name: &'static str,
+pub(crate) struct Server {
+    pub(crate) name: &'static str,
     child: Child,
-    data: PathBuf,
-    base: String,
+    pub(crate) data: PathBuf,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -102,7 +102,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    async fn wait_ready(&self, path: &str) -> anyhow::Result<()> {
+    pub(crate) async fn wait_ready(&self, path: &str) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(response) = client.get(format!("{}{path}", self.base)).send().await
@@ -133,7 +133,7 @@ impl Server {
     }
 
     /// Stops the server gracefully (SIGINT, which both servers treat as a clean shutdown).
-    fn stop(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn stop(&mut self) -> anyhow::Result<()> {
         Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()?;
@@ -163,13 +163,18 @@ fn dir_bytes(path: &Path) -> u64 {
         .sum()
 }
 
-fn start_tidemark(args: &IngestArgs, scratch: &Path) -> anyhow::Result<Server> {
-    let binary = match &args.tidemark_bin {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("tidemark"),
-    };
+/// The tidemark binary: the given one, or the one next to this benchmark.
+pub(crate) fn tidemark_binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path.to_path_buf()),
+        None => Ok(std::env::current_exe()?.with_file_name("tidemark")),
+    }
+}
+
+/// Starts `tidemark serve` on a free port with its data in `data`.
+pub(crate) fn start_tidemark(binary: &Path, data: &Path) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let data = scratch.join("tidemark");
+    let data = data.to_path_buf();
     let child = Command::new(&binary)
         .args([
             "serve",
@@ -196,7 +201,7 @@ fn start_tidemark(args: &IngestArgs, scratch: &Path) -> anyhow::Result<Server> {
     })
 }
 
-fn start_victoria_metrics(scratch: &Path) -> anyhow::Result<Option<Server>> {
+pub(crate) fn start_victoria_metrics(scratch: &Path) -> anyhow::Result<Option<Server>> {
     let Ok(binary) = which("victoria-metrics") else {
         eprintln!(
             "NOTICE: victoria-metrics is not installed (apt-get install victoria-metrics); running Tidemark alone"
@@ -222,7 +227,7 @@ fn start_victoria_metrics(scratch: &Path) -> anyhow::Result<Option<Server>> {
     }))
 }
 
-fn which(program: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn which(program: &str) -> anyhow::Result<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -274,10 +279,22 @@ async fn run_server(
 
 /// Runs `tidemark compact --settle` on the stopped server's data and measures the result.
 fn settle_tidemark(args: &IngestArgs, row: &mut Row, data: &Path) -> anyhow::Result<()> {
-    let binary = match &args.tidemark_bin {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?.with_file_name("tidemark"),
-    };
+    let binary = tidemark_binary(args.tidemark_bin.as_deref())?;
+    compact_settle(&binary, data)?;
+    // Tables only: the write-ahead journal left beside them is bounded (64 MiB) and is dropped
+    // when it rotates, whatever the data size; it is reported on its own.
+    let tables = dir_bytes(&data.join("kv").join("keyspaces"));
+    println!(
+        "tidemark settled: {:.1} MB of tables, {:.1} MB of write-ahead journal",
+        tables as f64 / 1e6,
+        dir_bytes(data).saturating_sub(tables) as f64 / 1e6
+    );
+    row.settled_bytes = Some(tables);
+    Ok(())
+}
+
+/// Compacts every bucket of a stopped server's data directory and settles its LSM tree.
+pub(crate) fn compact_settle(binary: &Path, data: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let output = Command::new(binary)
         .args([
@@ -300,15 +317,6 @@ fn settle_tidemark(args: &IngestArgs, row: &mut Row, data: &Path) -> anyhow::Res
         String::from_utf8_lossy(&output.stdout).trim(),
         started.elapsed().as_secs_f64()
     );
-    // Tables only: the write-ahead journal left beside them is bounded (64 MiB) and is dropped
-    // when it rotates, whatever the data size; it is reported on its own.
-    let tables = dir_bytes(&data.join("kv").join("keyspaces"));
-    println!(
-        "tidemark settled: {:.1} MB of tables, {:.1} MB of write-ahead journal",
-        tables as f64 / 1e6,
-        dir_bytes(data).saturating_sub(tables) as f64 / 1e6
-    );
-    row.settled_bytes = Some(tables);
     Ok(())
 }
 
@@ -341,7 +349,8 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)?;
     let scratch = tempfile::tempdir_in(&args.dir)?;
     let mut rows = Vec::new();
-    let tidemark = start_tidemark(&args, scratch.path())?;
+    let binary = tidemark_binary(args.tidemark_bin.as_deref())?;
+    let tidemark = start_tidemark(&binary, &scratch.path().join("tidemark"))?;
     let tidemark_data = tidemark.data.clone();
     let mut row = run_server(
         tidemark,

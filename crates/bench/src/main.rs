@@ -7,6 +7,7 @@
 mod codec;
 mod ingest;
 mod kv;
+mod query;
 mod tsbs;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Bytes per field value of the block codec on TSBS cpu-only data.
     Codec(codec::CodecArgs),
+    /// TSBS query types: SQL on Tidemark next to MetricsQL on VictoriaMetrics, same data.
+    Query(query::QueryArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::Kv(bench) => runtime.block_on(kv::run(bench)),
         Command::Ingest(args) => runtime.block_on(ingest::run(args)),
         Command::Codec(args) => codec::run(args),
+        Command::Query(args) => runtime.block_on(query::run(args)),
     }
 }

@@ -114,10 +114,25 @@ fn parse_one(line: &str, precision: Precision, default_time: i64) -> Result<Pars
     for (key, value) in &parsed.tags {
         check_name("tag key", key)?;
         check_name("tag value", value)?;
+        if key == RESERVED_COLUMN {
+            return Err(format!(
+                "tag key `{RESERVED_COLUMN}` is reserved for the timestamp column"
+            ));
+        }
     }
     let mut fields: Vec<(String, DataPoint)> = Vec::with_capacity(parsed.fields.len());
     for (name, value) in parsed.fields {
         check_name("field key", &name)?;
+        if name == RESERVED_COLUMN {
+            return Err(format!(
+                "field key `{RESERVED_COLUMN}` is reserved for the timestamp column"
+            ));
+        }
+        if parsed.tags.iter().any(|(tag, _)| *tag == name) {
+            return Err(format!(
+                "`{name}` is both a tag key and a field key; a column can be only one"
+            ));
+        }
         match &value {
             DataPoint::F64(number) if !number.is_finite() => {
                 return Err(format!(
@@ -149,6 +164,9 @@ fn parse_one(line: &str, precision: Precision, default_time: i64) -> Result<Pars
         time,
     ))
 }
+
+/// The timestamp column of every table; no tag or field may take its name.
+const RESERVED_COLUMN: &str = "time";
 
 fn check_name(what: &str, name: &str) -> Result<(), String> {
     if name.len() > MAX_NAME_BYTES {

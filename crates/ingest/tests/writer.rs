@@ -205,6 +205,7 @@ async fn unknown_commit_results_never_duplicate_or_lose_points() {
         retryable: 0.1,
         unknown_applied: 0.25,
         unknown_not_applied: 0.25,
+        read_retryable: 0.0,
     };
     let options = EmbeddedOptions {
         faults: Some(faults),

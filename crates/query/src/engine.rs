@@ -11,11 +11,14 @@ use std::task::{Context, Poll};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::MemorySchemaProvider;
+use datafusion::catalog::{
+    CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
+    MemorySchemaProvider,
+};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::{ColumnarValue, LogicalPlan, Volatility, create_udf};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 use futures::Stream;
@@ -155,7 +158,7 @@ impl Drop for QueryStream {
 pub struct QueryEngine<D> {
     shared: Arc<Shared<D>>,
     log: Arc<QueryLog>,
-    runtime: Arc<RuntimeEnv>,
+    base: SessionState,
     config: QueryConfig,
 }
 
@@ -173,6 +176,15 @@ impl<D: KvDatabase> QueryEngine<D> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(config.memory_limit_bytes, 1.0)
             .build_arc()?;
+        let session_config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(config.target_partitions.max(1))
+            .with_batch_size(config.batch_size.max(1));
+        let base = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build();
         Ok(Self {
             shared: Arc::new(Shared {
                 db,
@@ -181,7 +193,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 lanes: config.lanes.max(1),
             }),
             log: Arc::new(QueryLog::default()),
-            runtime,
+            base,
             config,
         })
     }
@@ -192,15 +204,20 @@ impl<D: KvDatabase> QueryEngine<D> {
         database: Option<&str>,
     ) -> QueryResult<(SessionContext, Option<TenantId>)> {
         let schema_name = database.unwrap_or(NO_DATABASE_SCHEMA);
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_default_catalog_and_schema(CATALOG, schema_name)
-            .with_target_partitions(self.config.target_partitions.max(1))
-            .with_batch_size(self.config.batch_size.max(1));
-        let state = SessionStateBuilder::new()
+        // Every session starts from one prepared state (functions, rules, runtime), which costs
+        // about a millisecond to build; only the catalog and the default schema differ.
+        let config = self
+            .base
+            .config()
+            .clone()
+            .with_default_catalog_and_schema(CATALOG, schema_name);
+        let catalogs = Arc::new(MemoryCatalogProviderList::new());
+        let default_catalog = Arc::new(MemoryCatalogProvider::new());
+        default_catalog.register_schema(schema_name, Arc::new(MemorySchemaProvider::new()))?;
+        catalogs.register_catalog(CATALOG.to_owned(), default_catalog);
+        let state = SessionStateBuilder::new_from_existing(self.base.clone())
             .with_config(config)
-            .with_runtime_env(self.runtime.clone())
-            .with_default_features()
+            .with_catalog_list(catalogs)
             .build();
         let context = SessionContext::new_with_state(state);
         let name = database.unwrap_or_default().to_owned();

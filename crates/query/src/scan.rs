@@ -20,7 +20,7 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use futures::{StreamExt, TryStreamExt, stream};
 use tidemark_storage::block::{Block, ColumnValues};
 use tidemark_storage::tsdb::{
-    BUCKET_NANOS, FieldType, Layout, SeriesId, SeriesKey, TenantId, bucket_start, merge_blocks,
+    FieldType, Layout, SeriesId, SeriesKey, TenantId, bucket_start, merge_blocks,
 };
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow};
 
@@ -28,9 +28,10 @@ use crate::error::{QueryError, QueryResult};
 use crate::predicate::TimeRange;
 use crate::select::SeriesCache;
 
-/// Buckets read per step of a series: bounds a lane's memory to a week of one series.
-const BUCKETS_PER_STEP: i64 = 24 * 7;
-/// Retryable storage errors tolerated in a row while reading one span.
+/// Buckets (holding data) read per step of a series: bounds a lane's memory to a week of one
+/// series when every hour has data. Steps follow the stored keys, so empty time costs nothing.
+const BUCKETS_PER_STEP: usize = 24 * 7;
+/// Retryable storage errors (or window changes inside a bucket) tolerated in a row.
 const MAX_RETRIES: u32 = 20;
 
 /// What the engine shares with every scan.
@@ -163,21 +164,17 @@ fn lane<D: KvDatabase>(
                         None => return Ok(None),
                     },
                 };
-                let span_end = cursor
-                    .next_bucket
-                    .saturating_add((BUCKETS_PER_STEP - 1) * BUCKET_NANOS)
-                    .min(last_bucket);
-                let blocks = read_buckets(
+                let (blocks, next_bucket) = read_buckets(
                     &mut state.window,
                     &shared.layout,
                     &spec,
                     cursor.series,
-                    (cursor.next_bucket, span_end),
+                    (cursor.next_bucket, last_bucket),
                 )
                 .await?;
-                if span_end < last_bucket {
+                if let Some(next_bucket) = next_bucket {
                     state.cursor = Some(Cursor {
-                        next_bucket: span_end + BUCKET_NANOS,
+                        next_bucket,
                         ..cursor_clone(&cursor)
                     });
                 }
@@ -228,15 +225,18 @@ async fn series_key<D: KvDatabase>(
     }
 }
 
-/// Reads buckets `[first, last]` of a series: one merged block per bucket holding rows.
+/// Reads the buckets of a series starting in `[first, last]`, at most [`BUCKETS_PER_STEP`] of
+/// them: one merged block per bucket holding rows in the time range, and the first bucket left
+/// for the next step (none when the series is done).
 async fn read_buckets<D: KvDatabase>(
     window: &mut ReadWindow<D>,
     layout: &Layout,
     spec: &ScanSpec,
     series: SeriesId,
     (first, last): (i64, i64),
-) -> QueryResult<Vec<Block>> {
+) -> QueryResult<(Vec<Block>, Option<i64>)> {
     let (begin, end) = layout.data_range(spec.tenant, series, first, last);
+    let mut buckets_seen = 0;
     let wanted = |name: &str| spec.wants_field(name);
     let mut request = RangeRequest::new(begin, end);
     let mut iteration = 1;
@@ -254,7 +254,10 @@ async fn read_buckets<D: KvDatabase>(
             Ok(_) if failures < MAX_RETRIES => {
                 // The window changed inside a bucket: read that bucket again, whole.
                 failures += 1;
-                restart_bucket(layout, spec, series, &mut bucket, &mut request);
+                if restart_bucket(layout, spec, series, &mut bucket, &mut request) {
+                    // It is counted again when its first key comes back.
+                    buckets_seen -= 1;
+                }
                 iteration = 1;
                 continue;
             }
@@ -267,12 +270,16 @@ async fn read_buckets<D: KvDatabase>(
             Err(error) if error.is_retryable() && failures < MAX_RETRIES => {
                 failures += 1;
                 window.invalidate();
-                restart_bucket(layout, spec, series, &mut bucket, &mut request);
+                if restart_bucket(layout, spec, series, &mut bucket, &mut request) {
+                    // It is counted again when its first key comes back.
+                    buckets_seen -= 1;
+                }
                 iteration = 1;
                 continue;
             }
             Err(error) => return Err(error.into()),
         };
+        failures = 0;
         let next = request.next_page(&chunk);
         for (key, value) in chunk.kvs {
             let key_bucket = layout
@@ -283,6 +290,10 @@ async fn read_buckets<D: KvDatabase>(
                 .is_none_or(|(current, _)| *current != key_bucket)
             {
                 flush(&mut bucket, spec.time, &mut merged);
+                if buckets_seen == BUCKETS_PER_STEP {
+                    return Ok((merged, Some(key_bucket)));
+                }
+                buckets_seen += 1;
                 bucket = Some((key_bucket, Vec::new()));
             }
             let block = Block::decode_projected(&value, wanted).map_err(|error| {
@@ -301,7 +312,7 @@ async fn read_buckets<D: KvDatabase>(
         }
     }
     flush(&mut bucket, spec.time, &mut merged);
-    Ok(merged)
+    Ok((merged, None))
 }
 
 /// Points the request back at the start of the bucket being read and forgets its blocks.
@@ -311,9 +322,13 @@ fn restart_bucket(
     series: SeriesId,
     bucket: &mut Option<(i64, Vec<Block>)>,
     request: &mut RangeRequest,
-) {
-    if let Some((start, _)) = bucket.take() {
-        request.begin = layout.data_range(spec.tenant, series, start, start).0;
+) -> bool {
+    match bucket.take() {
+        Some((start, _)) => {
+            request.begin = layout.data_range(spec.tenant, series, start, start).0;
+            true
+        }
+        None => false,
     }
 }
 

@@ -81,8 +81,9 @@ impl<D: KvDatabase> MeasurementTable<D> {
             }
         }
         for (name, kind) in &catalog.fields {
-            // A field named like a tag or `time` would make the column ambiguous; line protocol
-            // writers do not produce them (ingest rejects such points), so old data only.
+            // Ingest rejects a field named `time` or like a tag of the same point; a field that
+            // shares a name with a tag of *other* series of the measurement is hidden (the tag
+            // wins), since one column cannot be both.
             if name != TIME_COLUMN && !catalog.tags.contains(name) {
                 fields.push(Field::new(name, field_data_type(*kind), true));
                 columns.push(OutputColumn::Field(name.clone(), *kind));

@@ -325,6 +325,31 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_tls_needs_both_files() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/tidemark.example.toml");
+        let args = ServeArgs {
+            config: Some(PathBuf::from(example)),
+            ..ServeArgs::default()
+        };
+        let config = Config::resolve(&args).unwrap();
+        assert_eq!(config.query_memory_bytes, 4 << 30);
+        assert!(config.tls.is_none());
+        let file = write_file("[tls]\ncert = \"/c.pem\"\n");
+        let args = ServeArgs {
+            config: Some(file.path().to_path_buf()),
+            ..ServeArgs::default()
+        };
+        assert!(matches!(Config::resolve(&args), Err(ConfigError::HalfTls("certificate"))));
+        let args = ServeArgs {
+            config: Some(file.path().to_path_buf()),
+            tls_key: Some(PathBuf::from("/k.pem")),
+            ..ServeArgs::default()
+        };
+        let tls = Config::resolve(&args).unwrap().tls.unwrap();
+        assert_eq!((tls.cert.to_str(), tls.key.to_str()), (Some("/c.pem"), Some("/k.pem")));
+    }
+
+    #[test]
     fn only_loopback_is_allowed_without_auth() {
         let mut config = Config::resolve(&ServeArgs::default()).unwrap();
         assert!(config.check_exposure(false).is_ok());

@@ -38,7 +38,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::api_error::ApiError;
 use crate::state::AppState;
-use handle::StatementHandle;
+pub use handle::StatementHandle;
 
 /// Headers that name the database, in order of preference (InfluxDB 3's names).
 const DATABASE_HEADERS: [&str; 4] = ["database", "bucket", "bucket-name", "iox-namespace-name"];

@@ -42,6 +42,9 @@ pub struct FaultConfig {
     pub unknown_applied: f64,
     /// Probability of `commit_unknown_result` without applying.
     pub unknown_not_applied: f64,
+    /// Probability that a range read fails with `transaction_too_old` (as an FDB read past the
+    /// 5 s horizon or on a lagging storage server would), so long scans exercise their restarts.
+    pub read_retryable: f64,
 }
 
 /// Options of the embedded backend.
@@ -83,6 +86,21 @@ struct Inner {
     shared: Arc<Shared>,
     commits: Mutex<Option<mpsc::Sender<commit::CommitRequest>>>,
     committer: Mutex<Option<JoinHandle<()>>>,
+    /// Injected range-read failures: probability and the seeded generator.
+    read_faults: Option<(f64, Mutex<rand::rngs::StdRng>)>,
+}
+
+impl Inner {
+    /// Rolls for an injected read failure.
+    fn read_fault(&self) -> KvResult<()> {
+        if let Some((probability, rng)) = &self.read_faults {
+            use rand::Rng;
+            if lock(rng).random::<f64>() < *probability {
+                return Err(KvError::from_code(crate::error::code::TRANSACTION_TOO_OLD));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -202,6 +220,14 @@ impl EmbeddedKv {
                 shared,
                 commits: Mutex::new(Some(sender)),
                 committer: Mutex::new(Some(handle)),
+                read_faults: options
+                    .faults
+                    .filter(|faults| faults.read_retryable > 0.0)
+                    .map(|faults| {
+                        use rand::SeedableRng;
+                        let rng = rand::rngs::StdRng::seed_from_u64(faults.seed ^ 0x5eed);
+                        (faults.read_retryable, Mutex::new(rng))
+                    }),
             }),
         })
     }

@@ -139,6 +139,21 @@ fn invalid_utf8_rejects_only_its_line() {
 }
 
 #[test]
+fn time_and_tag_named_fields_are_rejected_per_line() {
+    let batch = parse("m time=1 1\nm,time=a f=1 1\nm,host=a host=1 1\nm,host=a f=1 1");
+    let messages: Vec<(usize, &str)> = batch
+        .errors
+        .iter()
+        .map(|error| (error.line, error.message.as_str()))
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].1.contains("field key `time` is reserved"));
+    assert!(messages[1].1.contains("tag key `time` is reserved"));
+    assert!(messages[2].1.contains("both a tag key and a field key"));
+    assert_eq!(batch.points.len(), 1);
+}
+
+#[test]
 fn repeated_fields_keep_the_last_value() {
     let batch = parse("m f=1,f=2 1");
     assert_eq!(
@@ -209,12 +224,19 @@ fn point() -> impl Strategy<Value = Point> {
         prop::collection::btree_map(name(), value(), 1..4),
         any::<i64>(),
     )
-        .prop_map(|(measurement, tags, fields, time)| Point {
-            line: 1,
-            series: SeriesKey::new(measurement, tags.into_iter().collect()),
-            fields: fields.into_iter().collect(),
-            time,
-        })
+        .prop_filter_map(
+            "a column is a tag or a field, and `time` is neither",
+            |(measurement, mut tags, mut fields, time)| {
+                tags.remove("time");
+                fields.retain(|name, _| name != "time" && !tags.contains_key(name));
+                (!fields.is_empty()).then(|| Point {
+                    line: 1,
+                    series: SeriesKey::new(measurement, tags.into_iter().collect()),
+                    fields: fields.into_iter().collect(),
+                    time,
+                })
+            },
+        )
 }
 
 proptest! {

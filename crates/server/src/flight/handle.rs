@@ -16,17 +16,20 @@ const MAX_HANDLE_BYTES: usize = 4 << 20;
 
 /// A statement as a ticket or prepared-statement handle carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StatementHandle {
+pub struct StatementHandle {
     #[serde(rename = "db")]
-    pub(crate) database: Option<String>,
-    pub(crate) sql: String,
+    /// The database the statement runs against.
+    pub database: Option<String>,
+    /// The SQL.
+    pub sql: String,
     /// One row of parameter values, as an Arrow IPC stream in base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     parameters: Option<String>,
 }
 
 impl StatementHandle {
-    pub(crate) fn new(database: Option<String>, sql: String) -> Self {
+    /// A statement without parameters.
+    pub fn new(database: Option<String>, sql: String) -> Self {
         Self {
             database,
             sql,
@@ -34,11 +37,13 @@ impl StatementHandle {
         }
     }
 
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, Status> {
+    /// The handle's bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, Status> {
         serde_json::to_vec(self).map_err(|error| Status::internal(error.to_string()))
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, Status> {
+    /// Parses a handle a client sent back.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Status> {
         if bytes.len() > MAX_HANDLE_BYTES {
             return Err(Status::invalid_argument("statement handle too large"));
         }
@@ -48,7 +53,7 @@ impl StatementHandle {
     }
 
     /// Records the parameter values bound through `DoPut` (the last row sent wins).
-    pub(crate) fn bind(&mut self, batches: Vec<RecordBatch>) -> Result<(), Status> {
+    pub fn bind(&mut self, batches: Vec<RecordBatch>) -> Result<(), Status> {
         let Some(batch) = batches.into_iter().rev().find(|batch| batch.num_rows() > 0) else {
             self.parameters = None;
             return Ok(());
@@ -67,7 +72,7 @@ impl StatementHandle {
     }
 
     /// The bound parameter row, if any.
-    pub(crate) fn parameters(&self) -> Result<Option<RecordBatch>, Status> {
+    pub fn parameters(&self) -> Result<Option<RecordBatch>, Status> {
         let Some(encoded) = &self.parameters else {
             return Ok(None);
         };

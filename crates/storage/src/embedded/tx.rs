@@ -436,6 +436,7 @@ impl KvTransaction for EmbeddedTx {
         iteration: u32,
         snapshot: bool,
     ) -> KvResult<RangeChunk> {
+        self.inner.read_fault()?;
         self.with_view(|state| self.read_range(state, request, iteration, snapshot))
     }
 

@@ -45,6 +45,7 @@ pub(crate) async fn idempotent_increment_lands_exactly_once<B: Backend>(ctx: &Ct
         retryable: 0.15,
         unknown_applied: 0.2,
         unknown_not_applied: 0.2,
+        read_retryable: 0.0,
     };
     let Some(db) = ctx.backend.open_with_faults(faults) else {
         return skip_without_injection(std::any::type_name::<B>());
@@ -78,6 +79,7 @@ pub(crate) async fn maybe_committed_is_not_retried_unless_idempotent<B: Backend>
         retryable: 0.0,
         unknown_applied: 1.0,
         unknown_not_applied: 0.0,
+        read_retryable: 0.0,
     };
     let Some(db) = ctx.backend.open_with_faults(faults) else {
         return skip_without_injection(std::any::type_name::<B>());
