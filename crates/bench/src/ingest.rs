@@ -47,7 +47,11 @@ pub(crate) struct Loaded {
 }
 
 /// Sends every batch over `connections` concurrent connections; fails on any non-2xx.
-pub(crate) async fn load(url: &str, batches: Arc<Vec<String>>, connections: usize) -> anyhow::Result<Loaded> {
+pub(crate) async fn load(
+    url: &str,
+    batches: Arc<Vec<String>>,
+    connections: usize,
+) -> anyhow::Result<Loaded> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -175,7 +179,7 @@ pub(crate) fn tidemark_binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 pub(crate) fn start_tidemark(binary: &Path, data: &Path) -> anyhow::Result<Server> {
     let port = free_port()?;
     let data = data.to_path_buf();
-    let child = Command::new(&binary)
+    let child = Command::new(binary)
         .args([
             "serve",
             "--log-level",

@@ -14,7 +14,9 @@ use clap::Args;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::ingest::{compact_settle, load, start_tidemark, start_victoria_metrics, tidemark_binary};
+use crate::ingest::{
+    compact_settle, load, start_tidemark, start_victoria_metrics, tidemark_binary,
+};
 use crate::tsbs::{self, DEFAULT_START_NANOS, INTERVAL_NANOS};
 
 /// `query` arguments.
@@ -49,8 +51,7 @@ struct Instance {
 }
 
 fn rfc3339(nanos: i64) -> String {
-    chrono::DateTime::from_timestamp_nanos(nanos)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 struct Generator {
@@ -259,7 +260,11 @@ pub(crate) async fn run(args: QueryArgs) -> anyhow::Result<()> {
             let instance = generator.instance(kind);
             let request = client
                 .get(format!("{}/api/v3/query_sql", tidemark.base))
-                .query(&[("db", "bench"), ("q", instance.sql.as_str()), ("format", "json")]);
+                .query(&[
+                    ("db", "bench"),
+                    ("q", instance.sql.as_str()),
+                    ("format", "json"),
+                ]);
             let (elapsed, _) = timed(request).await?;
             if iteration > 0 {
                 ours.push(elapsed);

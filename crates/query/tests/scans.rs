@@ -17,7 +17,10 @@ const START: i64 = 1_704_067_200_000_000_000;
 const HOURS: i64 = 24 * 31;
 
 async fn rows(engine: &QueryEngine<EmbeddedKv>, sql: &str) -> Vec<Vec<String>> {
-    let stream = engine.query(Some("db"), sql, QueryKind::Http).await.unwrap();
+    let stream = engine
+        .query(Some("db"), sql, QueryKind::Http)
+        .await
+        .unwrap();
     let batches: Vec<_> = stream.try_collect().await.unwrap();
     let mut out = Vec::new();
     for batch in batches {
@@ -99,7 +102,11 @@ async fn month_long_scans_under_read_faults_match_the_model() {
     assert_eq!(got, vec![vec![model.len().to_string(), total.to_string()]]);
 
     // Every row of one series, in order, exactly once.
-    let got = rows(&engine, "SELECT time, v FROM m WHERE s = 's1' ORDER BY time").await;
+    let got = rows(
+        &engine,
+        "SELECT time, v FROM m WHERE s = 's1' ORDER BY time",
+    )
+    .await;
     let expected: Vec<Vec<String>> = model
         .iter()
         .filter(|((series, _), _)| *series == 1)
@@ -128,6 +135,9 @@ async fn month_long_scans_under_read_faults_match_the_model() {
     let got = rows(&engine, sql).await;
     assert_eq!(
         got,
-        vec![vec![in_range.len().to_string(), in_range.iter().sum::<i64>().to_string()]]
+        vec![vec![
+            in_range.len().to_string(),
+            in_range.iter().sum::<i64>().to_string()
+        ]]
     );
 }

@@ -326,7 +326,10 @@ mod tests {
 
     #[test]
     fn the_example_file_is_valid_and_tls_needs_both_files() {
-        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/tidemark.example.toml");
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../config/tidemark.example.toml"
+        );
         let args = ServeArgs {
             config: Some(PathBuf::from(example)),
             ..ServeArgs::default()
@@ -339,14 +342,20 @@ mod tests {
             config: Some(file.path().to_path_buf()),
             ..ServeArgs::default()
         };
-        assert!(matches!(Config::resolve(&args), Err(ConfigError::HalfTls("certificate"))));
+        assert!(matches!(
+            Config::resolve(&args),
+            Err(ConfigError::HalfTls("certificate"))
+        ));
         let args = ServeArgs {
             config: Some(file.path().to_path_buf()),
             tls_key: Some(PathBuf::from("/k.pem")),
             ..ServeArgs::default()
         };
         let tls = Config::resolve(&args).unwrap().tls.unwrap();
-        assert_eq!((tls.cert.to_str(), tls.key.to_str()), (Some("/c.pem"), Some("/k.pem")));
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("/c.pem"), Some("/k.pem"))
+        );
     }
 
     #[test]
