@@ -30,15 +30,22 @@ pub(crate) struct IngestArgs {
     /// `http://127.0.0.1:8181/api/v2/write?bucket=bench`).
     #[arg(long)]
     url: Option<String>,
+    #[command(flatten)]
+    servers: ServersArgs,
+}
+
+/// Which servers a side-by-side benchmark starts, and where their data goes.
+#[derive(Debug, Args)]
+pub(crate) struct ServersArgs {
     /// Skip VictoriaMetrics even when it is installed.
     #[arg(long)]
-    no_vm: bool,
+    pub(crate) no_vm: bool,
     /// Directory for the servers' data.
     #[arg(long, default_value = ".")]
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The tidemark binary [default: next to this one].
     #[arg(long)]
-    tidemark_bin: Option<PathBuf>,
+    pub(crate) tidemark_bin: Option<PathBuf>,
 }
 
 pub(crate) struct Loaded {
@@ -283,7 +290,7 @@ async fn run_server(
 
 /// Runs `tidemark compact --settle` on the stopped server's data and measures the result.
 fn settle_tidemark(args: &IngestArgs, row: &mut Row, data: &Path) -> anyhow::Result<()> {
-    let binary = tidemark_binary(args.tidemark_bin.as_deref())?;
+    let binary = tidemark_binary(args.servers.tidemark_bin.as_deref())?;
     compact_settle(&binary, data)?;
     // Tables only: the write-ahead journal left beside them is bounded (64 MiB) and is dropped
     // when it rotates, whatever the data size; it is reported on its own.
@@ -350,10 +357,10 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
         print_rate("endpoint", &loaded);
         return Ok(());
     }
-    std::fs::create_dir_all(&args.dir)?;
-    let scratch = tempfile::tempdir_in(&args.dir)?;
+    std::fs::create_dir_all(&args.servers.dir)?;
+    let scratch = tempfile::tempdir_in(&args.servers.dir)?;
     let mut rows = Vec::new();
-    let binary = tidemark_binary(args.tidemark_bin.as_deref())?;
+    let binary = tidemark_binary(args.servers.tidemark_bin.as_deref())?;
     let tidemark = start_tidemark(&binary, &scratch.path().join("tidemark"))?;
     let tidemark_data = tidemark.data.clone();
     let mut row = run_server(
@@ -367,7 +374,7 @@ pub(crate) async fn run(args: IngestArgs) -> anyhow::Result<()> {
     .await?;
     settle_tidemark(&args, &mut row, &tidemark_data)?;
     rows.push(row);
-    if !args.no_vm
+    if !args.servers.no_vm
         && let Some(vm) = start_victoria_metrics(scratch.path())?
     {
         rows.push(

@@ -6,7 +6,6 @@
 //! between the servers; VictoriaMetrics' result cache is bypassed (`nocache=1`), Tidemark has
 //! none. Latency is the whole HTTP exchange, body included.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::ingest::{
-    compact_settle, load, start_tidemark, start_victoria_metrics, tidemark_binary,
+    ServersArgs, compact_settle, load, start_tidemark, start_victoria_metrics, tidemark_binary,
 };
 use crate::tsbs::{self, DEFAULT_START_NANOS, INTERVAL_NANOS};
 
@@ -27,15 +26,8 @@ pub(crate) struct QueryArgs {
     /// Runs of each query type (each with its own random parameters).
     #[arg(long, default_value_t = 20)]
     iterations: usize,
-    /// Skip VictoriaMetrics even when it is installed.
-    #[arg(long)]
-    no_vm: bool,
-    /// Directory for the servers' data.
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
-    /// The tidemark binary [default: next to this one].
-    #[arg(long)]
-    tidemark_bin: Option<PathBuf>,
+    #[command(flatten)]
+    servers: ServersArgs,
 }
 
 const HOUR: i64 = 3_600_000_000_000;
@@ -214,9 +206,9 @@ pub(crate) async fn run(args: QueryArgs) -> anyhow::Result<()> {
         "data: {} hosts x {} h of TSBS cpu-only (seed {}); {} runs per query type",
         args.data.hosts, args.data.hours, args.data.seed, args.iterations
     );
-    std::fs::create_dir_all(&args.dir)?;
-    let scratch = tempfile::tempdir_in(&args.dir)?;
-    let binary = tidemark_binary(args.tidemark_bin.as_deref())?;
+    std::fs::create_dir_all(&args.servers.dir)?;
+    let scratch = tempfile::tempdir_in(&args.servers.dir)?;
+    let binary = tidemark_binary(args.servers.tidemark_bin.as_deref())?;
     let data = scratch.path().join("tidemark");
     let mut tidemark = start_tidemark(&binary, &data)?;
     tidemark.wait_ready("/health").await?;
@@ -231,7 +223,7 @@ pub(crate) async fn run(args: QueryArgs) -> anyhow::Result<()> {
     compact_settle(&binary, &data)?;
     let tidemark = start_tidemark(&binary, &data)?;
     tidemark.wait_ready("/health").await?;
-    let vm = match args.no_vm {
+    let vm = match args.servers.no_vm {
         true => None,
         false => start_victoria_metrics(scratch.path())?,
     };

@@ -140,6 +140,23 @@ impl<D: KvDatabase> Auth<D> {
         Ok(grant)
     }
 
+    /// The grant of the token a request presents (401 without one, or with an unknown one).
+    async fn presented_grant(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<TokenGrant, ApiError> {
+        let token = presented_token(headers, query_token)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Unauthenticated,
+                "a token is required: send `Authorization: Bearer <token>`",
+            )
+        })?;
+        self.grant(&token)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))
+    }
+
     /// Checks that the request may do `access` on `database`.
     pub async fn authorize(
         &self,
@@ -151,16 +168,7 @@ impl<D: KvDatabase> Auth<D> {
         if !self.required().await? {
             return Ok(());
         }
-        let token = presented_token(headers, query_token)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Unauthenticated,
-                "a token is required: send `Authorization: Bearer <token>`",
-            )
-        })?;
-        let grant = self
-            .grant(&token)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))?;
+        let grant = self.presented_grant(headers, query_token).await?;
         if grant.database != database {
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,
@@ -204,16 +212,7 @@ impl<D: KvDatabase> Auth<D> {
         if !self.required().await? {
             return Ok(None);
         }
-        let token = presented_token(headers, query_token)?.ok_or_else(|| {
-            ApiError::new(
-                ErrorKind::Unauthenticated,
-                "a token is required: send `Authorization: Bearer <token>`",
-            )
-        })?;
-        let grant = self
-            .grant(&token)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))?;
+        let grant = self.presented_grant(headers, query_token).await?;
         if !grant.permissions.read {
             return Err(ApiError::new(
                 ErrorKind::PermissionDenied,

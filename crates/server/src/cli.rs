@@ -27,6 +27,25 @@ impl ServerArgs {
             None => builder,
         }
     }
+
+    /// GETs `path` with `query` and the token; a non-2xx answer becomes an error with the
+    /// server's message.
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let response = self
+            .request(reqwest::Client::new().get(url))
+            .query(query)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            anyhow::bail!("{}", error_message(response).await);
+        }
+        Ok(response)
+    }
 }
 
 /// Reads a JSON error body's message, whatever the dialect.

@@ -32,7 +32,7 @@ use futures::{Stream, TryStreamExt};
 use http::HeaderMap;
 use prost::Message;
 use tidemark_query::format::hydrated_schema;
-use tidemark_query::{QueryKind, QueryStream};
+use tidemark_query::{QueryKind, QueryStream, TableInfo};
 use tidemark_storage::KvDatabase;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -71,6 +71,16 @@ impl<D: KvDatabase> TidemarkFlightSql<D> {
             .auth
             .query_database(&headers, None, requested.as_deref())
             .await?)
+    }
+
+    /// Every table the caller's database session sees.
+    async fn tables<T>(&self, request: &Request<T>) -> Result<Vec<TableInfo>, Status> {
+        let database = self.database(request).await?;
+        let engine = &self.state.query;
+        Ok(engine
+            .tables(database.as_deref())
+            .await
+            .map_err(ApiError::from)?)
     }
 
     /// Checks that the caller may read the database a ticket or handle names.
@@ -316,14 +326,7 @@ impl<D: KvDatabase> FlightSqlService for TidemarkFlightSql<D> {
         query: CommandGetCatalogs,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let database = self.database(&request).await?;
-        let tables = self
-            .state
-            .query
-            .tables(database.as_deref())
-            .await
-            .map_err(ApiError::from)?;
-        catalog::catalogs(query, &tables)
+        catalog::catalogs(query, &self.tables(&request).await?)
     }
 
     async fn get_flight_info_schemas(
@@ -340,14 +343,7 @@ impl<D: KvDatabase> FlightSqlService for TidemarkFlightSql<D> {
         query: CommandGetDbSchemas,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let database = self.database(&request).await?;
-        let tables = self
-            .state
-            .query
-            .tables(database.as_deref())
-            .await
-            .map_err(ApiError::from)?;
-        catalog::schemas(query, &tables)
+        catalog::schemas(query, &self.tables(&request).await?)
     }
 
     async fn get_flight_info_tables(
@@ -364,14 +360,7 @@ impl<D: KvDatabase> FlightSqlService for TidemarkFlightSql<D> {
         query: CommandGetTables,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let database = self.database(&request).await?;
-        let tables = self
-            .state
-            .query
-            .tables(database.as_deref())
-            .await
-            .map_err(ApiError::from)?;
-        catalog::tables(query, &tables)
+        catalog::tables(query, &self.tables(&request).await?)
     }
 
     async fn get_flight_info_table_types(

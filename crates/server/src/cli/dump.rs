@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{ServerArgs, error_message};
+use super::ServerArgs;
 
 /// `dump`/`count` arguments.
 #[derive(Debug, Args)]
@@ -25,7 +25,6 @@ pub struct DumpArgs {
 
 /// Fetches the series' points as the server's JSON.
 pub async fn fetch(args: &DumpArgs) -> anyhow::Result<serde_json::Value> {
-    let url = format!("{}/api/v0/points", args.server.url.trim_end_matches('/'));
     let mut query = vec![("db", args.db.clone()), ("series", args.series.clone())];
     if let Some(start) = args.start {
         query.push(("start", start.to_string()));
@@ -33,14 +32,6 @@ pub async fn fetch(args: &DumpArgs) -> anyhow::Result<serde_json::Value> {
     if let Some(end) = args.end {
         query.push(("end", end.to_string()));
     }
-    let response = args
-        .server
-        .request(reqwest::Client::new().get(url))
-        .query(&query)
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        anyhow::bail!("{}", error_message(response).await);
-    }
+    let response = args.server.get("/api/v0/points", &query).await?;
     Ok(response.json().await?)
 }

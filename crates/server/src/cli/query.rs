@@ -4,7 +4,7 @@ use clap::Args;
 use futures::StreamExt;
 use std::io::Write;
 
-use super::{ServerArgs, error_message};
+use super::ServerArgs;
 
 /// `query` arguments.
 #[derive(Debug, Args)]
@@ -23,20 +23,11 @@ pub struct QueryArgs {
 
 /// Runs the query and copies the response body to stdout as it arrives.
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let url = format!("{}/api/v3/query_sql", args.server.url.trim_end_matches('/'));
     let mut query = vec![("q", args.sql.clone()), ("format", args.format.clone())];
     if let Some(db) = &args.db {
         query.push(("db", db.clone()));
     }
-    let response = args
-        .server
-        .request(reqwest::Client::new().get(url))
-        .query(&query)
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        anyhow::bail!("{}", error_message(response).await);
-    }
+    let response = args.server.get("/api/v3/query_sql", &query).await?;
     let mut body = response.bytes_stream();
     let mut stdout = std::io::stdout().lock();
     while let Some(chunk) = body.next().await {

@@ -99,16 +99,15 @@ impl TestServer {
         (status, response.text().await.expect("body"))
     }
 
-    /// Reads a series back through the read-back endpoint.
-    pub(crate) async fn points(
+    /// GETs a path with query parameters and an optional bearer token; returns the status and
+    /// the body as JSON (or as a JSON string when it is not JSON).
+    pub(crate) async fn get_json(
         &self,
-        db: &str,
-        series: &str,
+        path: &str,
+        query: &[(&str, &str)],
         token: Option<&str>,
     ) -> (u16, serde_json::Value) {
-        let mut request = reqwest::Client::new()
-            .get(self.url("/api/v0/points"))
-            .query(&[("db", db), ("series", series)]);
+        let mut request = reqwest::Client::new().get(self.url(path)).query(query);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -121,7 +120,18 @@ impl TestServer {
         )
     }
 
-    /// Runs SQL through `/api/v3/query_sql` (JSON rows) and returns status and parsed body.
+    /// Reads a series back through the read-back endpoint.
+    pub(crate) async fn points(
+        &self,
+        db: &str,
+        series: &str,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        self.get_json("/api/v0/points", &[("db", db), ("series", series)], token)
+            .await
+    }
+
+    /// Runs SQL through `/api/v3/query_sql` (JSON rows).
     pub(crate) async fn sql(
         &self,
         db: Option<&str>,
@@ -132,19 +142,7 @@ impl TestServer {
         if let Some(db) = db {
             query.push(("db", db));
         }
-        let mut request = reqwest::Client::new()
-            .get(self.url("/api/v3/query_sql"))
-            .query(&query);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        self.get_json("/api/v3/query_sql", &query, token).await
     }
 
     /// The listener's address.
