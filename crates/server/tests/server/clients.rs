@@ -25,7 +25,7 @@ pub(crate) fn unavailable<T>(what: &str, why: &str) -> Option<T> {
         !require_clients(),
         "{what} is required (TIDEMARK_REQUIRE_CLIENTS=1) but unavailable: {why}"
     );
-    eprintln!("SKIPPED: {what} unavailable: {why}");
+    eprintln!("NOTICE: {what} not available ({why}); skipping");
     None
 }
 
