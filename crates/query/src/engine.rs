@@ -22,7 +22,9 @@ use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::{ColumnarValue, LogicalPlan, Volatility, create_udf};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 use futures::Stream;
-use tidemark_storage::tsdb::{Layout, TenantId};
+use std::collections::BTreeMap;
+
+use tidemark_storage::tsdb::{Layout, MeasurementSchema, TenantId};
 use tidemark_storage::{KvDatabase, ReadWindow};
 
 use crate::error::{QueryError, QueryResult};
@@ -34,6 +36,8 @@ use crate::system::{QueryLog, QueryRecord, SystemTable, SystemTableKind, lock};
 pub const CATALOG: &str = "public";
 /// The schema of a session without a database.
 const NO_DATABASE_SCHEMA: &str = "public";
+/// Retryable storage errors tolerated in a row while reading the catalog.
+const MAX_READ_RETRIES: u32 = 20;
 /// The schema of the system tables.
 pub const SYSTEM_SCHEMA: &str = "system";
 
@@ -234,14 +238,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         let (tenant, measurements) = match database {
             None => (None, Vec::new()),
             Some(database) => {
-                let mut window = ReadWindow::new(self.shared.db.clone());
-                let layout = &self.shared.layout;
-                let tx = window.tx()?;
-                let tenant = layout
-                    .tenant_id(tx, database)
-                    .await?
-                    .ok_or_else(|| QueryError::DatabaseNotFound(database.to_owned()))?;
-                let schemas = layout.schemas(tx, tenant).await?;
+                let (tenant, schemas) = self.read_catalog(database).await?;
                 let schema = catalog
                     .schema(schema_name)
                     .ok_or_else(|| QueryError::Internal("the default schema is missing".into()))?;
@@ -272,6 +269,36 @@ impl<D: KvDatabase> QueryEngine<D> {
         }
         catalog.register_schema(SYSTEM_SCHEMA, system)?;
         Ok((context, tenant))
+    }
+
+    /// The tenant of `database` and its measurements' schemas, at one read version; retryable
+    /// read errors (FDB's 1007, 1037, ...) retry in a new transaction.
+    async fn read_catalog(
+        &self,
+        database: &str,
+    ) -> QueryResult<(TenantId, BTreeMap<String, MeasurementSchema>)> {
+        let layout = &self.shared.layout;
+        let mut window = ReadWindow::new(self.shared.db.clone());
+        let mut attempts = 0;
+        loop {
+            let tx = window.tx()?;
+            let result: Result<_, tidemark_storage::KvError> = async {
+                let Some(tenant) = layout.tenant_id(tx, database).await? else {
+                    return Ok(None);
+                };
+                Ok(Some((tenant, layout.schemas(tx, tenant).await?)))
+            }
+            .await;
+            match result {
+                Ok(Some(catalog)) => return Ok(catalog),
+                Ok(None) => return Err(QueryError::DatabaseNotFound(database.to_owned())),
+                Err(error) if error.is_retryable() && attempts < MAX_READ_RETRIES => {
+                    attempts += 1;
+                    window.invalidate();
+                }
+                Err(error) => return Err(QueryError::Storage(error)),
+            }
+        }
     }
 
     /// Plans `sql` against `database`. Only queries run: DDL, DML and `SET` are refused.
