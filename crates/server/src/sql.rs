@@ -127,4 +127,13 @@ mod tests {
         let get = parse_request(&Method::GET, HashMap::new(), b"ignored").unwrap();
         assert!(get.q.is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn untrusted_bodies_never_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let _ = parse_request(&Method::POST, HashMap::new(), &body);
+        }
+    }
 }
