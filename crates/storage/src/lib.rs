@@ -8,11 +8,13 @@
 //! that passes on one holds on the other.
 //!
 //! It depends on fjall, `foundationdb-tuple` and (optionally) `foundationdb`, and on nothing
-//! else of Tidemark. `ingest`, `query` and `tiering` depend on it; only this crate talks to
+//! else of Tidemark. The cold tier (Parquet files on object storage through `object_store`, and
+//! their index) lives in [`cold`]. `ingest`, `query` and `tiering` depend on it; only this crate talks to
 //! FDB, fjall and object storage.
 
 pub mod atomic;
 pub mod block;
+pub mod cold;
 pub mod embedded;
 pub mod error;
 #[cfg(feature = "fdb")]

@@ -18,7 +18,7 @@ pub use data::{
     read_series,
 };
 pub use series::{SeriesId, SeriesKey};
-pub use tenant::{Permissions, TenantId, TokenGrant, hash_token};
+pub use tenant::{Permissions, RetentionSettings, TenantId, TokenGrant, hash_token};
 
 use crate::keys::{Bytes, Subspace, Versionstamp};
 
@@ -225,5 +225,79 @@ impl Layout {
     /// `(tid, "w", request_key)` → commit record of an idempotent write.
     pub fn idempotency(&self, tenant: TenantId, request_key: &str) -> Vec<u8> {
         self.root.pack(&(tenant.0, "w", request_key))
+    }
+
+    /// The root subspace.
+    pub fn root(&self) -> &Subspace {
+        &self.root
+    }
+
+    /// `(tid, "c", measurement, partition_start, file_id)` → a cold file's index entry.
+    pub fn cold_file(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        partition_start: i64,
+        file_id: &str,
+    ) -> Vec<u8> {
+        self.root
+            .pack(&(tenant.0, "c", measurement, partition_start, file_id))
+    }
+
+    /// Decodes a cold index key: tenant, measurement, partition start, file id.
+    pub fn cold_file_key(&self, key: &[u8]) -> Option<(u64, String, i64, String)> {
+        let (tenant, _, measurement, start, file_id): (u64, String, String, i64, String) =
+            self.root.unpack(key).ok()?;
+        Some((tenant, measurement, start, file_id))
+    }
+
+    /// The cold index entries of a measurement with partitions starting at or before `until`.
+    pub fn cold_files_until(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        until: i64,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let begin = self.root.subspace(&(tenant.0, "c", measurement)).range().0;
+        let end = self
+            .root
+            .subspace(&(tenant.0, "c", measurement, until))
+            .range()
+            .1;
+        (begin, end)
+    }
+
+    /// Every cold index entry of a tenant.
+    pub fn cold_tenant(&self, tenant: TenantId) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&(tenant.0, "c")).range()
+    }
+
+    /// `(tid, "r", retired_at, path)` → empty: an object out of the index, to delete.
+    pub fn retired(&self, tenant: TenantId, retired_at: i64, path: &str) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "r", retired_at, path))
+    }
+
+    /// The retired records of a tenant retired before `before`.
+    pub fn retired_before(&self, tenant: TenantId, before: i64) -> (Vec<u8>, Vec<u8>) {
+        let begin = self.root.subspace(&(tenant.0, "r")).range().0;
+        let end = self.root.pack(&(tenant.0, "r", before));
+        (begin, end)
+    }
+
+    /// `(tid, "cfg", "retention")` → `(hot_ns, total_ns)`: the tenant's retention settings.
+    pub fn retention_settings(&self, tenant: TenantId) -> Vec<u8> {
+        self.root.pack(&(tenant.0, "cfg", "retention"))
+    }
+
+    /// Every data key of a tenant.
+    pub fn tenant_data(&self, tenant: TenantId) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&(tenant.0, "d")).range()
+    }
+
+    /// Decodes the series and bucket of a data key.
+    pub fn data_entry(&self, key: &[u8]) -> Option<(SeriesId, i64)> {
+        let (_, _, series, bucket, _): (u64, String, u64, i64, Versionstamp) =
+            self.root.unpack(key).ok()?;
+        Some((SeriesId(series), bucket))
     }
 }

@@ -126,3 +126,47 @@ impl Layout {
         Ok(!chunk.kvs.is_empty())
     }
 }
+
+/// A tenant's own retention settings; `None` means the server's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetentionSettings {
+    /// How long data stays in hot storage before tiering moves it (ns).
+    pub hot_nanos: Option<i64>,
+    /// How long data is kept at all (ns); data older than this is deleted from both tiers.
+    pub total_nanos: Option<i64>,
+}
+
+impl Layout {
+    /// Reads a tenant's retention settings.
+    pub async fn retention<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: super::TenantId,
+    ) -> KvResult<RetentionSettings> {
+        let Some(value) = tx.get(&self.retention_settings(tenant), true).await? else {
+            return Ok(RetentionSettings::default());
+        };
+        let (hot, total): (i64, i64) = unpack(&value).map_err(|_| {
+            crate::KvError::internal(format!("undecodable retention of tenant {}", tenant.0))
+        })?;
+        let some = |nanos: i64| (nanos >= 0).then_some(nanos);
+        Ok(RetentionSettings {
+            hot_nanos: some(hot),
+            total_nanos: some(total),
+        })
+    }
+
+    /// Stores a tenant's retention settings.
+    pub fn set_retention<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: super::TenantId,
+        settings: RetentionSettings,
+    ) {
+        let value = pack(&(
+            settings.hot_nanos.unwrap_or(-1),
+            settings.total_nanos.unwrap_or(-1),
+        ));
+        tx.set(&self.retention_settings(tenant), &value);
+    }
+}

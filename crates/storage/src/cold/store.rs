@@ -1,0 +1,270 @@
+//! Object storage for cold files, through the `object_store` crate: a local directory (the
+//! default, inside the data directory) or an S3-compatible bucket.
+//!
+//! Every write is checked: the object is read back by `head` and its size compared, and the
+//! index records size and xxh3-64 checksum, which every fetch verifies. Object paths are unique
+//! per attempt, so a retried put never overwrites a registered file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::ColdError;
+
+/// Where cold files go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectStoreConfig {
+    /// `s3://bucket/prefix`, `file:///dir`, a plain directory path, or `None` for `cold/`
+    /// inside the data directory.
+    pub url: Option<String>,
+    /// S3 endpoint (for S3-compatible stores such as MinIO or moto).
+    pub endpoint: Option<String>,
+    /// S3 region.
+    pub region: Option<String>,
+    /// S3 access key id (else the standard AWS environment and instance credentials).
+    pub access_key_id: Option<String>,
+    /// S3 secret access key.
+    pub secret_access_key: Option<String>,
+    /// Address the bucket in the path (`endpoint/bucket/key`) rather than the host name; what
+    /// most S3-compatible servers want.
+    pub path_style: bool,
+    /// Allow `http://` endpoints.
+    pub allow_http: bool,
+}
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Path relative to the store's prefix.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification (ns since the epoch).
+    pub modified: i64,
+}
+
+/// The cold tier's object store, rooted at a prefix.
+#[derive(Debug, Clone)]
+pub struct ColdStore {
+    inner: Arc<dyn ObjectStore>,
+    prefix: Path,
+    description: String,
+}
+
+impl ColdStore {
+    /// Opens the store `config` names; `data_dir` holds the default local directory.
+    pub fn open(config: &ObjectStoreConfig, data_dir: &std::path::Path) -> Result<Self, ColdError> {
+        let url = config.url.as_deref().unwrap_or("").trim();
+        if let Some(rest) = url.strip_prefix("s3://") {
+            return Self::s3(config, rest);
+        }
+        let dir = match url.strip_prefix("file://") {
+            Some(path) => PathBuf::from(path),
+            None if url.is_empty() => data_dir.join("cold"),
+            None if url.contains("://") => {
+                return Err(ColdError::Config(format!(
+                    "unsupported object store URL {url:?}: use s3://bucket/prefix or a directory"
+                )));
+            }
+            None => PathBuf::from(url),
+        };
+        Self::local(&dir)
+    }
+
+    /// A store in a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self, ColdError> {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            ColdError::Config(format!("cannot create {}: {error}", dir.display()))
+        })?;
+        let store = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
+        Ok(Self {
+            inner: Arc::new(store),
+            prefix: Path::default(),
+            description: format!("directory {}", dir.display()),
+        })
+    }
+
+    fn s3(config: &ObjectStoreConfig, bucket_and_prefix: &str) -> Result<Self, ColdError> {
+        let (bucket, prefix) = bucket_and_prefix
+            .split_once('/')
+            .unwrap_or((bucket_and_prefix, ""));
+        if bucket.is_empty() {
+            return Err(ColdError::Config("s3:// URL without a bucket".into()));
+        }
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_virtual_hosted_style_request(!config.path_style)
+            .with_allow_http(config.allow_http);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        builder = builder.with_region(config.region.as_deref().unwrap_or("us-east-1"));
+        if let Some(key) = &config.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &config.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        Ok(Self {
+            inner: Arc::new(builder.build()?),
+            prefix: Path::from(prefix.trim_matches('/')),
+            description: format!("s3://{bucket}/{}", prefix.trim_matches('/')),
+        })
+    }
+
+    /// Where the store is, for logs and status.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn full(&self, path: &str) -> Result<Path, ColdError> {
+        let full = if self.prefix.as_ref().is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.prefix)
+        };
+        Path::parse(full).map_err(|error| ColdError::Corrupt(format!("object path {path:?}: {error}")))
+    }
+
+    /// Writes an object and checks its stored size.
+    pub async fn put(&self, path: &str, bytes: Bytes) -> Result<(), ColdError> {
+        let location = self.full(path)?;
+        let size = bytes.len() as u64;
+        self.inner
+            .put(&location, PutPayload::from_bytes(bytes))
+            .await?;
+        let stored = self.inner.head(&location).await?;
+        if stored.size != size {
+            return Err(ColdError::Check {
+                path: path.to_string(),
+                reason: format!("wrote {size} bytes, the store holds {}", stored.size),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fetches an object and checks it against the size and checksum the index recorded.
+    pub async fn get_checked(&self, path: &str, size: u64, checksum: u64) -> Result<Bytes, ColdError> {
+        let bytes = self.inner.get(&self.full(path)?).await?.bytes().await?;
+        if bytes.len() as u64 != size {
+            return Err(ColdError::Check {
+                path: path.to_string(),
+                reason: format!("expected {size} bytes, got {}", bytes.len()),
+            });
+        }
+        let found = checksum_of(&bytes);
+        if found != checksum {
+            return Err(ColdError::Check {
+                path: path.to_string(),
+                reason: format!("checksum {found:016x}, the index recorded {checksum:016x}"),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Deletes an object; a missing object is not an error (deletes are retried).
+    pub async fn delete(&self, path: &str) -> Result<(), ColdError> {
+        match self.inner.delete(&self.full(path)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Lists every object under the prefix.
+    pub async fn list(&self) -> Result<Vec<ObjectInfo>, ColdError> {
+        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        let objects: Vec<_> = self.inner.list(prefix).try_collect().await?;
+        Ok(objects
+            .into_iter()
+            .map(|meta| {
+                let relative: Vec<_> = match meta.location.prefix_match(&self.prefix) {
+                    Some(parts) => parts.collect(),
+                    None => meta.location.parts().collect(),
+                };
+                ObjectInfo {
+                    path: Path::from_iter(relative).to_string(),
+                    size: meta.size,
+                    modified: meta
+                        .last_modified
+                        .timestamp_nanos_opt()
+                        .unwrap_or(i64::MAX),
+                }
+            })
+            .collect())
+    }
+}
+
+/// The checksum recorded for every cold object.
+pub fn checksum_of(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// The object path of a new cold file: `t{tenant}/{measurement}/{partition day}/{file_id}.parquet`.
+pub fn object_path(tenant: u64, measurement: &str, partition_start: i64, file_id: &str) -> String {
+    let day = chrono_free_date(partition_start);
+    let parts = [
+        format!("t{tenant}"),
+        measurement.to_string(),
+        day,
+        format!("{file_id}.parquet"),
+    ];
+    Path::from_iter(parts.iter().map(|part| object_store::path::PathPart::from(part.as_str())))
+        .to_string()
+}
+
+/// `YYYY-MM-DDTHH` of a timestamp, without a calendar library: days since the epoch to a civil
+/// date (Howard Hinnant's algorithm).
+fn chrono_free_date(nanos: i64) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000);
+    let days = seconds.div_euclid(86_400);
+    let hour = seconds.rem_euclid(86_400) / 3_600;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_paths_name_the_partition_day() {
+        // 2024-03-01T00:00:00Z
+        let path = object_path(3, "cpu load", 1_709_251_200_000_000_000, "ab12");
+        assert_eq!(path, "t3/cpu load/2024-03-01T00/ab12.parquet");
+        assert_eq!(chrono_free_date(0), "1970-01-01T00");
+        assert_eq!(chrono_free_date(-1), "1969-12-31T23");
+    }
+
+    #[tokio::test]
+    async fn local_store_round_trips_and_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ColdStore::open(&ObjectStoreConfig::default(), dir.path()).unwrap();
+        let bytes = Bytes::from_static(b"parquet bytes");
+        store.put("t1/m/x.parquet", bytes.clone()).await.unwrap();
+        let sum = checksum_of(&bytes);
+        let back = store.get_checked("t1/m/x.parquet", bytes.len() as u64, sum).await.unwrap();
+        assert_eq!(back, bytes);
+        let wrong = store.get_checked("t1/m/x.parquet", bytes.len() as u64, sum ^ 1).await;
+        assert!(matches!(wrong, Err(ColdError::Check { .. })));
+        let listed = store.list().await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].path, "t1/m/x.parquet");
+        store.delete("t1/m/x.parquet").await.unwrap();
+        store.delete("t1/m/x.parquet").await.unwrap();
+        assert!(store.list().await.unwrap().is_empty());
+    }
+}
