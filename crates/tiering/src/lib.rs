@@ -1,13 +1,24 @@
-//! `tidemark-tiering` owns background data movement. Today that is [`compaction`]: merging the
-//! small blocks ingest writes into one compressed chunk per series and hour, under the dedup
-//! rule. Tiering cold partitions to Parquet on object storage and retention arrive with issue 5.
+//! `tidemark-tiering` owns background data movement: [`compaction`] (merging the small blocks
+//! ingest writes into one compressed chunk per series and hour), tiering (moving partitions
+//! older than the hot retention to Parquet files on object storage, [`tier`] and
+//! [`partition`]), retention and garbage collection of the cold tier ([`retention`]), and the
+//! per-tenant summary `tidemark tier status` prints ([`status`]).
 //!
-//! It depends on `tidemark-storage` only; `server` runs compaction in the background and as
-//! `tidemark compact`, and `bench` measures it.
+//! It depends on `tidemark-storage` only (which owns the KV store, the object store and the
+//! cold file format); `server` runs compaction and tiering in the background and on demand
+//! (`tidemark compact`, `tidemark tier run`), and `bench` measures them.
 
 pub mod compaction;
+mod partition;
+mod retention;
+pub mod status;
+pub mod tier;
 
 pub use compaction::{
     CompactionConfig, CompactionError, CompactionStats, compact_bucket, compact_sealed,
     run_compaction_loop,
+};
+pub use status::{TenantStatus, tier_status};
+pub use tier::{
+    TierEvent, TierStats, TierStep, Tierer, TieringConfig, TieringError, run_tiering_loop,
 };

@@ -34,7 +34,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 
-use super::ColdError;
+use super::{ColdError, ColdStore};
 use crate::block::{Block, Column, ColumnValues};
 use crate::tsdb::SeriesId;
 
@@ -309,10 +309,10 @@ fn field_array(
     })
 }
 
-/// An opened cold file: its bytes and parsed footer.
+/// An opened cold file: its parsed footer and the byte ranges of it fetched so far.
 #[derive(Debug, Clone)]
 pub struct ColdFileReader {
-    bytes: Bytes,
+    data: SparseFile,
     metadata: ArrowReaderMetadata,
     /// `(min, max)` series id of each row group.
     groups: Vec<(u64, u64)>,
@@ -329,10 +329,40 @@ pub struct DecodedRows {
     pub block: Block,
 }
 
+/// Footer bytes fetched on open; a bigger footer costs a second fetch of the whole file.
+const FOOTER_FETCH: u64 = 1 << 20;
+
 impl ColdFileReader {
-    /// Parses a file's footer.
+    /// Parses the footer of a whole file held in memory.
     pub fn open(bytes: Bytes) -> Result<Self, ColdError> {
-        let metadata = ArrowReaderMetadata::load(&bytes, Default::default())?;
+        let len = bytes.len() as u64;
+        Self::from_data(SparseFile {
+            len,
+            pieces: vec![(0, bytes)],
+        })
+    }
+
+    /// Fetches and parses only the footer of a stored file of `size` bytes; row groups are
+    /// fetched by [`decode_remote`](Self::decode_remote), only the projected columns.
+    pub async fn open_remote(store: &ColdStore, path: &str, size: u64) -> Result<Self, ColdError> {
+        let from = size.saturating_sub(FOOTER_FETCH);
+        let tail = store.get_range(path, from..size).await?;
+        let data = SparseFile {
+            len: size,
+            pieces: vec![(from, tail)],
+        };
+        match Self::from_data(data) {
+            Ok(reader) => Ok(reader),
+            Err(_) if from > 0 => {
+                let whole = store.get_range(path, 0..size).await?;
+                Self::open(whole)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn from_data(data: SparseFile) -> Result<Self, ColdError> {
+        let metadata = ArrowReaderMetadata::load(&data, Default::default())?;
         let schema = metadata.schema();
         let series_index = schema
             .index_of(SERIES_COLUMN)
@@ -350,7 +380,7 @@ impl ColdFileReader {
             })
             .collect();
         Ok(Self {
-            bytes,
+            data,
             metadata,
             groups,
         })
@@ -376,15 +406,9 @@ impl ColdFileReader {
             .collect()
     }
 
-    /// Decodes row groups, with the fields `wanted` accepts (and tags when `with_tags`).
-    pub fn decode(
-        &self,
-        groups: &[usize],
-        wanted: impl Fn(&str) -> bool,
-        with_tags: bool,
-    ) -> Result<DecodedRows, ColdError> {
-        let schema = self.metadata.schema().clone();
-        let keep: Vec<usize> = schema
+    fn projection(&self, wanted: &dyn Fn(&str) -> bool, with_tags: bool) -> Vec<usize> {
+        self.metadata
+            .schema()
             .fields()
             .iter()
             .enumerate()
@@ -395,19 +419,119 @@ impl ColdFileReader {
                     || if is_tag(field) { with_tags } else { wanted(name) }
             })
             .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// Decodes row groups held in memory, with the fields `wanted` accepts (and tags when
+    /// `with_tags`).
+    pub fn decode(
+        &self,
+        groups: &[usize],
+        wanted: impl Fn(&str) -> bool,
+        with_tags: bool,
+    ) -> Result<DecodedRows, ColdError> {
+        let keep = self.projection(&wanted, with_tags);
+        decode_from(&self.metadata, self.data.clone(), groups, keep)
+    }
+
+    /// Fetches the projected column chunks of row groups from the store, then decodes them.
+    pub async fn decode_remote(
+        &self,
+        store: &ColdStore,
+        path: &str,
+        groups: &[usize],
+        wanted: impl Fn(&str) -> bool,
+        with_tags: bool,
+    ) -> Result<DecodedRows, ColdError> {
+        let keep = self.projection(&wanted, with_tags);
+        let parquet_schema = self.metadata.parquet_schema();
+        // Top-level Arrow fields map to Parquet leaves one to one here (no nested types).
+        let ranges: Vec<std::ops::Range<u64>> = groups
+            .iter()
+            .flat_map(|group| {
+                let group = self.metadata.metadata().row_group(*group);
+                keep.iter()
+                    .filter(|leaf| **leaf < parquet_schema.num_columns())
+                    .map(move |leaf| {
+                        let (start, length) = group.column(*leaf).byte_range();
+                        start..start + length
+                    })
+            })
+            .filter(|range| !self.data.covers(range))
             .collect();
-        let mask = ProjectionMask::roots(self.metadata.parquet_schema(), keep);
-        let reader =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.metadata.clone())
-                .with_row_groups(groups.to_vec())
-                .with_projection(mask)
-                .with_batch_size(64 * 1024)
-                .build()?;
-        let mut out = DecodedRows::default();
-        for batch in reader {
-            append_batch(&mut out, &batch?)?;
+        let mut data = self.data.clone();
+        if !ranges.is_empty() {
+            let fetched = store.get_ranges(path, &ranges).await?;
+            data.pieces.extend(ranges.iter().map(|range| range.start).zip(fetched));
         }
-        Ok(out)
+        decode_from(&self.metadata, data, groups, keep)
+    }
+}
+
+fn decode_from(
+    metadata: &ArrowReaderMetadata,
+    data: SparseFile,
+    groups: &[usize],
+    keep: Vec<usize>,
+) -> Result<DecodedRows, ColdError> {
+    let mask = ProjectionMask::roots(metadata.parquet_schema(), keep);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(data, metadata.clone())
+        .with_row_groups(groups.to_vec())
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()?;
+    let mut out = DecodedRows::default();
+    for batch in reader {
+        append_batch(&mut out, &batch?)?;
+    }
+    Ok(out)
+}
+
+/// Some byte ranges of a file of known length: what the Parquet reader may read.
+#[derive(Debug, Clone)]
+struct SparseFile {
+    len: u64,
+    pieces: Vec<(u64, Bytes)>,
+}
+
+impl SparseFile {
+    fn covers(&self, range: &std::ops::Range<u64>) -> bool {
+        self.piece(range.start, range.end - range.start).is_some()
+    }
+
+    fn piece(&self, start: u64, length: u64) -> Option<Bytes> {
+        self.pieces.iter().find_map(|(offset, bytes)| {
+            let from = start.checked_sub(*offset)?;
+            let to = from.checked_add(length)?;
+            (to <= bytes.len() as u64).then(|| bytes.slice(from as usize..to as usize))
+        })
+    }
+}
+
+impl parquet::file::reader::Length for SparseFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for SparseFile {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use bytes::Buf;
+        self.pieces
+            .iter()
+            .find_map(|(offset, bytes)| {
+                let from = start.checked_sub(*offset)?;
+                (from <= bytes.len() as u64).then(|| bytes.slice(from as usize..).reader())
+            })
+            .ok_or_else(|| parquet::errors::ParquetError::General(format!("byte {start} not fetched")))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.piece(start, length as u64).ok_or_else(|| {
+            parquet::errors::ParquetError::General(format!("bytes {start}+{length} not fetched"))
+        })
     }
 }
 
@@ -603,6 +727,31 @@ mod tests {
         assert_eq!(block.timestamps, (150..=160).collect::<Vec<_>>());
         assert_eq!(block.columns.len(), 1);
         assert_eq!(block.columns[0].values, ColumnValues::F64((150..=160).map(|t| Some(-(t as f64) / 10.0)).collect()));
+    }
+
+    #[tokio::test]
+    async fn remote_reads_fetch_the_footer_and_projected_chunks_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ColdStore::local(dir.path()).unwrap();
+        let rows = vec![
+            series(1, "a", 0..9_000, |t| t as f64),
+            series(2, "b", 0..9_000, |t| t as f64 / 4.0),
+        ];
+        let file = encode_file("cpu", &rows).unwrap();
+        store.put("f.parquet", file.bytes.clone()).await.unwrap();
+        let reader = ColdFileReader::open_remote(&store, "f.parquet", file.bytes.len() as u64)
+            .await
+            .unwrap();
+        let groups = reader.groups_of(SeriesId(2));
+        assert_eq!(groups, vec![1]);
+        let decoded = reader
+            .decode_remote(&store, "f.parquet", &groups, |name| name == "usage", false)
+            .await
+            .unwrap();
+        let block = decoded.series_block(SeriesId(2), 0, i64::MAX);
+        assert_eq!(block.rows(), 9_000);
+        assert_eq!(block.columns.len(), 1);
+        assert_eq!(block.columns[0].values, rows[1].block.columns[1].values);
     }
 
     #[test]

@@ -168,6 +168,20 @@ impl ColdStore {
         Ok(bytes)
     }
 
+    /// Fetches a byte range of an object.
+    pub async fn get_range(&self, path: &str, range: std::ops::Range<u64>) -> Result<Bytes, ColdError> {
+        Ok(self.inner.get_range(&self.full(path)?, range).await?)
+    }
+
+    /// Fetches several byte ranges of an object (the store coalesces nearby ones).
+    pub async fn get_ranges(
+        &self,
+        path: &str,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<Bytes>, ColdError> {
+        Ok(self.inner.get_ranges(&self.full(path)?, ranges).await?)
+    }
+
     /// Deletes an object; a missing object is not an error (deletes are retried).
     pub async fn delete(&self, path: &str) -> Result<(), ColdError> {
         match self.inner.delete(&self.full(path)?).await {
