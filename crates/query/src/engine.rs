@@ -52,6 +52,8 @@ pub struct QueryConfig {
     pub batch_size: usize,
     /// Memory all running queries of this node may hold for sorts, joins and aggregations.
     pub memory_limit_bytes: usize,
+    /// The cold tier's object store; without one, scans read the hot tier only.
+    pub cold_store: Option<tidemark_storage::cold::ColdStore>,
 }
 
 impl Default for QueryConfig {
@@ -62,6 +64,7 @@ impl Default for QueryConfig {
             lanes: 4,
             batch_size: 8192,
             memory_limit_bytes: 4 << 30,
+            cold_store: None,
         }
     }
 }
@@ -195,6 +198,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 layout,
                 series: SeriesCache::default(),
                 lanes: config.lanes.max(1),
+                cold: config.cold_store.clone(),
             }),
             log: Arc::new(QueryLog::default()),
             base,

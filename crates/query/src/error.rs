@@ -28,6 +28,9 @@ pub enum QueryError {
     /// A stored block could not be decoded.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The object store holding cold data failed or returned a file that fails its checks.
+    #[error("cold tier: {0}")]
+    Cold(String),
     /// Writing the result in the requested format failed.
     #[error("cannot encode the result: {0}")]
     Encode(String),

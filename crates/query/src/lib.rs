@@ -6,6 +6,7 @@
 //! through the KV trait) and is the only crate that depends on DataFusion. `server` puts it
 //! behind Arrow Flight SQL and HTTP (`/api/v3/query_sql`); `bench` measures it.
 
+mod cold;
 mod engine;
 mod error;
 pub mod format;

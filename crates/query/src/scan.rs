@@ -5,6 +5,10 @@
 //! whole at one read version and merged under the dedup rule, and a window is replaced only
 //! between buckets (a bucket cut by a failed or expired transaction is re-read from its start).
 //! So a scan never hits FDB's 5 s limit and never skips or repeats a row.
+//!
+//! With a cold tier, every transaction of a lane's window first reads the cold index; a step
+//! (a span of one series' buckets) is read under one index, re-read whole if the index changed
+//! under it, and its cold rows are merged under its hot buckets (`crate::cold`).
 
 use std::sync::Arc;
 
@@ -24,6 +28,7 @@ use tidemark_storage::tsdb::{
 };
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow};
 
+use crate::cold::{ColdScan, LaneCold, cold_rows, combine, has_series, read_index};
 use crate::error::{QueryError, QueryResult};
 use crate::predicate::TimeRange;
 use crate::select::SeriesCache;
@@ -41,6 +46,8 @@ pub(crate) struct Shared<D> {
     pub(crate) series: SeriesCache,
     /// Concurrent series reads per scan partition.
     pub(crate) lanes: usize,
+    /// The cold tier's object store, if any.
+    pub(crate) cold: Option<tidemark_storage::cold::ColdStore>,
 }
 
 impl<D> std::fmt::Debug for Shared<D> {
@@ -63,6 +70,9 @@ pub(crate) enum OutputColumn {
 #[derive(Debug)]
 pub(crate) struct ScanSpec {
     pub(crate) tenant: TenantId,
+    pub(crate) measurement: String,
+    /// The cold tier, when the engine has one.
+    pub(crate) cold: Option<Arc<ColdScan>>,
     pub(crate) schema: SchemaRef,
     pub(crate) columns: Vec<OutputColumn>,
     pub(crate) time: TimeRange,
@@ -70,7 +80,7 @@ pub(crate) struct ScanSpec {
 }
 
 impl ScanSpec {
-    fn wants_field(&self, name: &str) -> bool {
+    pub(crate) fn wants_field(&self, name: &str) -> bool {
         self.columns
             .iter()
             .any(|column| matches!(column, OutputColumn::Field(field, _) if field == name))
@@ -134,7 +144,19 @@ struct LaneState<D: KvDatabase> {
     window: ReadWindow<D>,
     pending: std::vec::IntoIter<SeriesId>,
     cursor: Option<Cursor>,
+    cold: LaneCold,
 }
+
+/// What one step of a series read: merged hot buckets, where the next step starts, and the
+/// cold index every bucket of the step was read under.
+struct Step {
+    blocks: Vec<Block>,
+    next_bucket: Option<i64>,
+    index: Arc<Vec<tidemark_storage::cold::ColdFileEntry>>,
+}
+
+/// A step over cold data covers at most this much time, bounding a lane's memory.
+const MAX_COLD_STEP: i64 = 7 * 24 * tidemark_storage::tsdb::BUCKET_NANOS;
 
 /// Reads a lane's series one span at a time, yielding the batches of each span.
 fn lane<D: KvDatabase>(
@@ -146,6 +168,7 @@ fn lane<D: KvDatabase>(
         window: ReadWindow::new(shared.db.clone()),
         pending: series.into_iter(),
         cursor: None,
+        cold: LaneCold::default(),
     };
     stream::try_unfold(state, move |mut state| {
         let shared = shared.clone();
@@ -164,14 +187,36 @@ fn lane<D: KvDatabase>(
                         None => return Ok(None),
                     },
                 };
-                let (blocks, next_bucket) = read_buckets(
+                // Bound a step by time when cold files may hold this series.
+                let step_last = if has_series(&state.cold.index, cursor.series) {
+                    last_bucket.min(cursor.next_bucket.saturating_add(MAX_COLD_STEP - tidemark_storage::tsdb::BUCKET_NANOS))
+                } else {
+                    last_bucket
+                };
+                let step = read_buckets(
                     &mut state.window,
+                    &mut state.cold,
                     &shared.layout,
                     &spec,
                     cursor.series,
-                    (cursor.next_bucket, last_bucket),
+                    (cursor.next_bucket, step_last),
                 )
                 .await?;
+                let next_bucket = match step.next_bucket {
+                    None if step_last < last_bucket => Some(step_last + tidemark_storage::tsdb::BUCKET_NANOS),
+                    other => other,
+                };
+                let span = (
+                    cursor.next_bucket.max(spec.time.start),
+                    next_bucket.map_or(spec.time.end, |next| (next - 1).min(spec.time.end)),
+                );
+                let cold = match &spec.cold {
+                    Some(cold) if has_series(&step.index, cursor.series) => {
+                        cold_rows(cold, &mut state.cold, &step.index, &spec, cursor.series, span).await?
+                    }
+                    _ => None,
+                };
+                let blocks = combine(cold, step.blocks, span);
                 if let Some(next_bucket) = next_bucket {
                     state.cursor = Some(Cursor {
                         next_bucket,
@@ -230,12 +275,15 @@ async fn series_key<D: KvDatabase>(
 /// for the next step (none when the series is done).
 async fn read_buckets<D: KvDatabase>(
     window: &mut ReadWindow<D>,
+    cold: &mut LaneCold,
     layout: &Layout,
     spec: &ScanSpec,
     series: SeriesId,
     (first, last): (i64, i64),
-) -> QueryResult<(Vec<Block>, Option<i64>)> {
+) -> QueryResult<Step> {
     let (begin, end) = layout.data_range(spec.tenant, series, first, last);
+    let step_begin = begin.clone();
+    let mut step_index = cold.index.clone();
     let mut buckets_seen = 0;
     let wanted = |name: &str| spec.wants_field(name);
     let mut request = RangeRequest::new(begin, end);
@@ -245,8 +293,47 @@ async fn read_buckets<D: KvDatabase>(
     let mut failures = 0;
     loop {
         let restart = window.will_renew();
-        let result = match window.tx() {
-            Ok(tx) => tx.get_range(&request, iteration, true).await,
+        let result = async {
+            window.tx()?;
+            let generation = window.generation();
+            let tx = window.current()?;
+            let index = match spec.cold.is_some() && generation != cold.generation {
+                true => Some(read_index(tx, layout, spec).await?),
+                false => None,
+            };
+            let chunk = tx.get_range(&request, iteration, true).await?;
+            Ok::<_, tidemark_storage::KvError>((generation, index, chunk))
+        }
+        .await;
+        let result = match result {
+            Ok((generation, Some(index), chunk)) => {
+                cold.generation = generation;
+                if *cold.index != index {
+                    cold.index = Arc::new(index);
+                }
+                if *step_index != *cold.index {
+                    step_index = cold.index.clone();
+                    if !merged.is_empty() || bucket.is_some() {
+                        // The index changed under this step: read the step again under the
+                        // new index, so no value is missed between the tiers.
+                        merged.clear();
+                        bucket = None;
+                        buckets_seen = 0;
+                        request.begin = step_begin.clone();
+                        iteration = 1;
+                        failures += 1;
+                        if failures > MAX_RETRIES {
+                            return Err(QueryError::ResourcesExhausted(format!(
+                                "the cold index of {} kept changing during the scan",
+                                spec.measurement
+                            )));
+                        }
+                        continue;
+                    }
+                }
+                Ok(chunk)
+            }
+            Ok((_, None, chunk)) => Ok(chunk),
             Err(error) => Err(error),
         };
         let chunk = match result {
@@ -291,7 +378,11 @@ async fn read_buckets<D: KvDatabase>(
             {
                 flush(&mut bucket, spec.time, &mut merged);
                 if buckets_seen == BUCKETS_PER_STEP {
-                    return Ok((merged, Some(key_bucket)));
+                    return Ok(Step {
+                        blocks: merged,
+                        next_bucket: Some(key_bucket),
+                        index: step_index,
+                    });
                 }
                 buckets_seen += 1;
                 bucket = Some((key_bucket, Vec::new()));
@@ -312,7 +403,11 @@ async fn read_buckets<D: KvDatabase>(
         }
     }
     flush(&mut bucket, spec.time, &mut merged);
-    Ok((merged, None))
+    Ok(Step {
+        blocks: merged,
+        next_bucket: None,
+        index: step_index,
+    })
 }
 
 /// Points the request back at the start of the bucket being read and forgets its blocks.

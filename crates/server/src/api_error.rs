@@ -228,6 +228,7 @@ impl From<QueryError> for ApiError {
                 Self::new(ErrorKind::ResourceExhausted, error.to_string())
             }
             QueryError::Storage(kv) => kv.into(),
+            QueryError::Cold(_) => Self::new(ErrorKind::Unavailable, error.to_string()),
             QueryError::Corrupt(_) | QueryError::Encode(_) | QueryError::Internal(_) => {
                 Self::new(ErrorKind::Internal, error.to_string())
             }

@@ -22,6 +22,7 @@ pub struct ReadWindow<D: KvDatabase> {
     db: D,
     current: Option<(D::Tx, Instant)>,
     renewals: u64,
+    generation: u64,
 }
 
 impl<D: KvDatabase> ReadWindow<D> {
@@ -31,6 +32,7 @@ impl<D: KvDatabase> ReadWindow<D> {
             db,
             current: None,
             renewals: 0,
+            generation: 0,
         }
     }
 
@@ -45,11 +47,25 @@ impl<D: KvDatabase> ReadWindow<D> {
                 self.renewals += 1;
             }
             self.current = Some((self.db.create_transaction()?, Instant::now()));
+            self.generation += 1;
         }
         match &self.current {
             Some((tx, _)) => Ok(tx),
             None => Err(KvError::internal("read window without a transaction")),
         }
+    }
+
+    /// The transaction [`tx`](Self::tx) last returned, without renewing it.
+    pub fn current(&self) -> KvResult<&D::Tx> {
+        match &self.current {
+            Some((tx, _)) => Ok(tx),
+            None => Err(KvError::internal("read window without a transaction")),
+        }
+    }
+
+    /// Counts the transactions this window opened: a change means a new read version.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// True when the next [`tx`](Self::tx) will open a new transaction.

@@ -1,0 +1,144 @@
+//! Reading the cold tier inside a scan, and merging it under the hot tier.
+//!
+//! Tiering registers a file before it clears the hot keys the file holds, so at any one read
+//! version every value is in hot storage or in an indexed file. A scan lane therefore reads the
+//! cold index in every transaction of its read window, before the data keys it reads there;
+//! when the index changed since the step began, the step is read again (see
+//! [`crate::scan`]). The files a step uses are then fetched outside the transaction: footers
+//! once per scan, and per series only the projected column chunks of the row groups whose
+//! series-id statistics name it. Files leave the bucket only after a grace period, so a file
+//! the index named a moment ago is still there.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tidemark_storage::block::Block;
+use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, ColdStore, DecodedRows};
+use tidemark_storage::tsdb::{Layout, SeriesId, merge_blocks};
+use tidemark_storage::{KvResult, KvTransaction};
+
+use crate::error::{QueryError, QueryResult};
+use crate::scan::ScanSpec;
+
+/// The cold side of one scan: the store and the footers already parsed.
+#[derive(Debug)]
+pub(crate) struct ColdScan {
+    pub(crate) store: ColdStore,
+    readers: Mutex<HashMap<String, Arc<ColdFileReader>>>,
+}
+
+impl ColdScan {
+    pub(crate) fn new(store: ColdStore) -> Self {
+        Self {
+            store,
+            readers: Mutex::default(),
+        }
+    }
+
+    async fn reader(&self, entry: &ColdFileEntry) -> QueryResult<Arc<ColdFileReader>> {
+        if let Some(reader) = self.lock().get(&entry.path) {
+            return Ok(reader.clone());
+        }
+        let reader = ColdFileReader::open_remote(&self.store, &entry.path, entry.bytes)
+            .await
+            .map_err(|error| cold_error(entry, error))?;
+        let reader = Arc::new(reader);
+        self.lock().insert(entry.path.clone(), reader.clone());
+        Ok(reader)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ColdFileReader>>> {
+        self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn cold_error(entry: &ColdFileEntry, error: tidemark_storage::cold::ColdError) -> QueryError {
+    QueryError::Cold(format!("reading {}: {error}", entry.path))
+}
+
+/// A lane's view of the cold index, and the row groups it decoded last per file.
+#[derive(Debug, Default)]
+pub(crate) struct LaneCold {
+    /// The window generation the index was read in (0: never).
+    pub(crate) generation: u64,
+    /// The index entries overlapping the scan's time range.
+    pub(crate) index: Arc<Vec<ColdFileEntry>>,
+    decoded: HashMap<String, (Vec<usize>, Arc<DecodedRows>)>,
+}
+
+/// The index entries of the scanned measurement overlapping the scan's time range, read in `tx`.
+pub(crate) async fn read_index<T: KvTransaction>(
+    tx: &T,
+    layout: &Layout,
+    spec: &ScanSpec,
+) -> KvResult<Vec<ColdFileEntry>> {
+    let mut entries = layout
+        .cold_files(tx, spec.tenant, &spec.measurement, spec.time.end, true)
+        .await?;
+    entries.retain(|entry| entry.time_range.1 >= spec.time.start && entry.time_range.0 <= spec.time.end);
+    // Older files first: where two files hold a value, the newer one wins.
+    entries.sort_by_key(|entry| entry.created);
+    Ok(entries)
+}
+
+/// True when some indexed file may hold `series`.
+pub(crate) fn has_series(index: &[ColdFileEntry], series: SeriesId) -> bool {
+    index
+        .iter()
+        .any(|entry| (entry.series_range.0..=entry.series_range.1).contains(&series.0))
+}
+
+/// The cold rows of `series` in `[start, end]` from the files of `index`, merged.
+pub(crate) async fn cold_rows(
+    cold: &ColdScan,
+    lane: &mut LaneCold,
+    index: &[ColdFileEntry],
+    spec: &ScanSpec,
+    series: SeriesId,
+    (start, end): (i64, i64),
+) -> QueryResult<Option<Block>> {
+    let mut blocks = Vec::new();
+    for entry in index {
+        let holds = (entry.series_range.0..=entry.series_range.1).contains(&series.0)
+            && entry.time_range.1 >= start
+            && entry.time_range.0 <= end;
+        if !holds {
+            continue;
+        }
+        let reader = cold.reader(entry).await?;
+        let groups = reader.groups_of(series);
+        if groups.is_empty() {
+            continue;
+        }
+        let decoded = match lane.decoded.get(&entry.path) {
+            Some((cached, rows)) if *cached == groups => rows.clone(),
+            _ => {
+                let rows = reader
+                    .decode_remote(&cold.store, &entry.path, &groups, |name| spec.wants_field(name), false)
+                    .await
+                    .map_err(|error| cold_error(entry, error))?;
+                let rows = Arc::new(rows);
+                lane.decoded.insert(entry.path.clone(), (groups, rows.clone()));
+                rows
+            }
+        };
+        let block = decoded.series_block(series, start, end);
+        if block.rows() > 0 {
+            blocks.push(block);
+        }
+    }
+    Ok(match blocks.len() {
+        0 => None,
+        1 => blocks.pop(),
+        _ => Some(merge_blocks(blocks, start, end)),
+    })
+}
+
+/// Puts a series' cold rows under its hot buckets: one value per field and time, hot wins.
+pub(crate) fn combine(cold: Option<Block>, hot: Vec<Block>, (start, end): (i64, i64)) -> Vec<Block> {
+    match cold {
+        None => hot,
+        Some(cold) if hot.is_empty() => vec![cold],
+        Some(cold) => vec![merge_blocks(std::iter::once(cold).chain(hot), start, end)],
+    }
+}
