@@ -109,7 +109,7 @@ impl<D: KvDatabase> Auth<D> {
         }
     }
 
-    async fn required(&self) -> Result<bool, KvError> {
+    pub(crate) async fn required(&self) -> Result<bool, KvError> {
         if self.always_required {
             return Ok(true);
         }
@@ -141,7 +141,7 @@ impl<D: KvDatabase> Auth<D> {
     }
 
     /// The grant of the token a request presents (401 without one, or with an unknown one).
-    async fn presented_grant(
+    pub(crate) async fn presented_grant(
         &self,
         headers: &HeaderMap,
         query_token: Option<&str>,

@@ -50,6 +50,14 @@ pub enum ConfigError {
          loopback address (e.g. 127.0.0.1:8181)"
     )]
     InsecureListen(SocketAddr),
+    /// A setting has a value this build cannot use.
+    #[error("invalid {key}: {message}")]
+    Invalid {
+        /// The setting.
+        key: &'static str,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Which storage backend holds the hot tier.
@@ -106,6 +114,45 @@ pub struct ServeArgs {
     /// Memory all running queries may hold for sorts, joins and aggregations [default: 4294967296].
     #[arg(long, env = "TIDEMARK_QUERY_MEMORY_BYTES", value_name = "BYTES")]
     pub query_memory_bytes: Option<usize>,
+    /// Data older than this moves to the cold tier, e.g. `7d`, `36h` [default: 7d].
+    #[arg(long, env = "TIDEMARK_HOT_RETENTION", value_name = "DURATION")]
+    pub hot_retention: Option<String>,
+    /// Data older than this is deleted from both tiers, e.g. `400d` [default: keep forever].
+    #[arg(long, env = "TIDEMARK_RETENTION", value_name = "DURATION")]
+    pub retention: Option<String>,
+    /// Time between background tiering passes [default: 10m].
+    #[arg(long, env = "TIDEMARK_TIER_INTERVAL", value_name = "DURATION")]
+    pub tier_interval: Option<String>,
+    /// Length of a cold partition, whole hours [default: 1d].
+    #[arg(long, env = "TIDEMARK_TIER_PARTITION", value_name = "DURATION")]
+    pub tier_partition: Option<String>,
+    /// Objects out of the cold index are deleted after this long [default: 1h].
+    #[arg(long, env = "TIDEMARK_TIER_GRACE", value_name = "DURATION")]
+    pub tier_grace: Option<String>,
+    /// Object store of the cold tier: `s3://bucket/prefix` or a directory [default: DATA_DIR/cold].
+    #[arg(long, env = "TIDEMARK_OBJECT_STORE", value_name = "URL")]
+    pub object_store: Option<String>,
+    /// S3 endpoint, for S3-compatible stores.
+    #[arg(long, env = "TIDEMARK_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1].
+    #[arg(long, env = "TIDEMARK_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id [default: the AWS environment].
+    #[arg(long, env = "TIDEMARK_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key [default: the AWS environment].
+    #[arg(long, env = "TIDEMARK_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+    /// Path-style S3 requests (`endpoint/bucket/key`) [default: true].
+    #[arg(long, env = "TIDEMARK_S3_PATH_STYLE", value_name = "BOOL")]
+    pub s3_path_style: Option<bool>,
+    /// Allow an `http://` S3 endpoint [default: false].
+    #[arg(long, env = "TIDEMARK_S3_ALLOW_HTTP", value_name = "BOOL")]
+    pub s3_allow_http: Option<bool>,
+    /// Test hook: a tiering pass stops forever at this step.
+    #[arg(long, env = "TIDEMARK_TIER_PAUSE_AT", hide = true)]
+    pub tier_pause_at: Option<String>,
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -127,6 +174,32 @@ struct FileConfig {
     storage: FileStorage,
     #[serde(default)]
     tls: FileTls,
+    #[serde(default)]
+    tiering: FileTiering,
+    #[serde(default)]
+    object_store: FileObjectStore,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTiering {
+    hot_retention: Option<String>,
+    retention: Option<String>,
+    interval: Option<String>,
+    partition: Option<String>,
+    grace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileObjectStore {
+    url: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    path_style: Option<bool>,
+    allow_http: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +240,53 @@ pub struct Config {
     /// TLS of the listener (plaintext when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+    /// Tiering and retention.
+    pub tiering: TieringSettings,
+    /// The cold tier's object store.
+    pub object_store: ObjectStoreSettings,
+}
+
+/// Tiering and retention, as durations like `7d`, `36h`, `10m`, `30s`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TieringSettings {
+    /// Data older than this moves to the cold tier.
+    pub hot_retention: String,
+    /// Data older than this is deleted (absent: kept forever).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    /// Time between background passes.
+    pub interval: String,
+    /// Length of a cold partition.
+    pub partition: String,
+    /// Delay before objects out of the index are deleted.
+    pub grace: String,
+    /// Test hook (never in files).
+    #[serde(skip)]
+    pub pause_at: Option<String>,
+}
+
+/// The cold tier's object store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectStoreSettings {
+    /// `s3://bucket/prefix` or a directory (absent: `cold/` in the data directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// S3 endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// S3 access key id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// S3 secret access key (never printed).
+    #[serde(skip)]
+    pub secret_access_key: Option<String>,
+    /// Path-style requests.
+    pub path_style: bool,
+    /// Allow `http://` endpoints.
+    pub allow_http: bool,
 }
 
 /// TLS files of the listener.
@@ -223,6 +343,30 @@ impl Config {
                 (Some(_), None) => return Err(ConfigError::HalfTls("certificate")),
                 (None, Some(_)) => return Err(ConfigError::HalfTls("key")),
             },
+            tiering: TieringSettings {
+                hot_retention: pick(args.hot_retention.clone(), file.tiering.hot_retention, || {
+                    "7d".into()
+                }),
+                retention: args.retention.clone().or(file.tiering.retention),
+                interval: pick(args.tier_interval.clone(), file.tiering.interval, || "10m".into()),
+                partition: pick(args.tier_partition.clone(), file.tiering.partition, || {
+                    "1d".into()
+                }),
+                grace: pick(args.tier_grace.clone(), file.tiering.grace, || "1h".into()),
+                pause_at: args.tier_pause_at.clone(),
+            },
+            object_store: ObjectStoreSettings {
+                url: args.object_store.clone().or(file.object_store.url),
+                endpoint: args.s3_endpoint.clone().or(file.object_store.endpoint),
+                region: args.s3_region.clone().or(file.object_store.region),
+                access_key_id: args.s3_access_key_id.clone().or(file.object_store.access_key_id),
+                secret_access_key: args
+                    .s3_secret_access_key
+                    .clone()
+                    .or(file.object_store.secret_access_key),
+                path_style: pick(args.s3_path_style, file.object_store.path_style, || true),
+                allow_http: pick(args.s3_allow_http, file.object_store.allow_http, || false),
+            },
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
                 fdb_cluster_file: args
@@ -231,7 +375,53 @@ impl Config {
                     .or(file.storage.fdb_cluster_file),
             },
         };
+        config.tiering_config()?;
         Ok(config)
+    }
+
+    /// The tiering settings as the tiering crate takes them.
+    pub fn tiering_config(&self) -> Result<tidemark_tiering::TieringConfig, ConfigError> {
+        let settings = &self.tiering;
+        let partition = parse_duration("tiering.partition", &settings.partition)?;
+        if partition.as_secs() < 3_600 || partition.as_secs() % 3_600 != 0 {
+            return Err(ConfigError::Invalid {
+                key: "tiering.partition",
+                message: format!("{:?} is not a whole number of hours", settings.partition),
+            });
+        }
+        let pause_at = match &settings.pause_at {
+            Some(step) => Some(tidemark_tiering::TierStep::parse(step).ok_or(ConfigError::Invalid {
+                key: "tier_pause_at",
+                message: format!("unknown step {step:?}"),
+            })?),
+            None => None,
+        };
+        Ok(tidemark_tiering::TieringConfig {
+            hot_retention: parse_duration("tiering.hot_retention", &settings.hot_retention)?,
+            retention: match &settings.retention {
+                Some(text) => Some(parse_duration("tiering.retention", text)?),
+                None => None,
+            },
+            partition,
+            grace: parse_duration("tiering.grace", &settings.grace)?,
+            interval: parse_duration("tiering.interval", &settings.interval)?,
+            pause_at,
+            ..tidemark_tiering::TieringConfig::default()
+        })
+    }
+
+    /// The object store settings as storage takes them.
+    pub fn object_store_config(&self) -> tidemark_storage::cold::ObjectStoreConfig {
+        let settings = &self.object_store;
+        tidemark_storage::cold::ObjectStoreConfig {
+            url: settings.url.clone(),
+            endpoint: settings.endpoint.clone(),
+            region: settings.region.clone(),
+            access_key_id: settings.access_key_id.clone(),
+            secret_access_key: settings.secret_access_key.clone(),
+            path_style: settings.path_style,
+            allow_http: settings.allow_http,
+        }
     }
 
     /// Refuses configurations that would expose data: beyond loopback, authentication must be
@@ -246,6 +436,32 @@ impl Config {
     /// The effective configuration as TOML, in the file format.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|error| format!("# cannot render config: {error}\n"))
+    }
+}
+
+/// Parses `7d`, `36h`, `10m`, `30s` or a number of seconds.
+pub fn parse_duration(key: &'static str, text: &str) -> Result<std::time::Duration, ConfigError> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(count) if seconds > 0 && !number.is_empty() => {
+            Ok(std::time::Duration::from_secs(count.saturating_mul(seconds)))
+        }
+        _ => Err(ConfigError::Invalid {
+            key,
+            message: format!("{text:?} is not a duration like 7d, 36h, 10m or 30s"),
+        }),
     }
 }
 
@@ -279,6 +495,16 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
         file
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
+        assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
+        assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
+        let error = parse_duration("tiering.grace", "1 fortnight").unwrap_err().to_string();
+        assert!(error.contains("tiering.grace"), "{error}");
+        assert!(parse_duration("k", "d").is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
 use crate::state::AppState;
-use crate::{points, sql, v1, write};
+use crate::{points, sql, tier, v1, write};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -33,6 +33,8 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v3/write_lp", post(write::write_v3::<D>))
         .route("/query", get(v1::query::<D>).post(v1::query::<D>))
         .route("/api/v0/points", get(points::points::<D>))
+        .route("/api/v0/tier/run", post(tier::run::<D>))
+        .route("/api/v0/tier/status", get(tier::status::<D>))
         .route(
             "/api/v3/query_sql",
             get(sql::query_sql::<D>).post(sql::query_sql::<D>),

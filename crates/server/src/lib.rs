@@ -3,7 +3,7 @@
 //!
 //! It depends on `tidemark-storage` for the KV layer, `tidemark-ingest` for writes,
 //! `tidemark-query` for SQL (served here over HTTP and Arrow Flight SQL on one port) and
-//! `tidemark-tiering` for background compaction. Nothing depends on it.
+//! `tidemark-tiering` for compaction, tiering and retention. Nothing depends on it.
 
 pub mod api_error;
 pub mod auth;
@@ -16,5 +16,6 @@ pub mod points;
 pub mod serve;
 pub mod sql;
 pub mod state;
+pub mod tier;
 pub mod v1;
 pub mod write;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tidemark_server::cli::{compact, dump, import, query, token};
+use tidemark_server::cli::{compact, dump, import, query, tier, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -32,6 +32,9 @@ enum Command {
     Compact(compact::CompactArgs),
     /// Run SQL on a running server and print the result.
     Query(query::QueryArgs),
+    /// Tier cold partitions to object storage, or show the tiers.
+    #[command(subcommand)]
+    Tier(tier::TierCommand),
 }
 
 fn init_logging(filter: &str) {
@@ -92,6 +95,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Query(args) => runtime()?.block_on(query::run(args)),
+        Command::Tier(tier::TierCommand::Run(args)) => runtime()?.block_on(tier::run(args)),
+        Command::Tier(tier::TierCommand::Status(args)) => runtime()?.block_on(tier::status(args)),
         Command::Compact(args) => {
             let stats = runtime()?.block_on(compact::compact(args))?;
             println!(

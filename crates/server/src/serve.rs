@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError, StorageBackend};
 use crate::flight::TidemarkFlightSql;
-use crate::state::AppState;
+use crate::state::{AppState, StateOptions};
 use crate::{http, listener};
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tidemark_query::{QueryConfig, QueryEngine};
@@ -27,6 +27,14 @@ pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
             path.display()
         )
     })
+}
+
+/// Opens the cold tier's object store.
+pub fn open_cold_store(config: &Config) -> anyhow::Result<tidemark_storage::cold::ColdStore> {
+    let store = tidemark_storage::cold::ColdStore::open(&config.object_store_config(), &config.data_dir)
+        .context("cannot open the object store of the cold tier")?;
+    tracing::info!(store = store.description(), "cold tier");
+    Ok(store)
 }
 
 /// Runs the server with a resolved configuration.
@@ -91,9 +99,18 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         Layout::default(),
         compaction,
     ));
+    let tiering = config.tiering_config()?;
+    let cold_store = open_cold_store(config)?;
+    tokio::spawn(tidemark_tiering::run_tiering_loop(
+        db.clone(),
+        Layout::default(),
+        cold_store.clone(),
+        tiering.clone(),
+    ));
     let auth = Auth::new(db.clone(), Layout::default(), exposed);
     let query_config = QueryConfig {
         memory_limit_bytes: config.query_memory_bytes,
+        cold_store: Some(cold_store.clone()),
         ..QueryConfig::default()
     };
     let query = QueryEngine::new(db.clone(), Layout::default(), query_config)?;
@@ -102,8 +119,12 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         writer,
         auth,
         query,
-        config.max_request_bytes,
-        config.create_databases,
+        StateOptions {
+            max_request_bytes: config.max_request_bytes,
+            create_databases: config.create_databases,
+            cold_store,
+            tiering,
+        },
     ));
     let tls = match &config.tls {
         Some(tls) => Some(listener::tls_acceptor(&tls.cert, &tls.key)?),

@@ -3,7 +3,9 @@
 use tidemark_ingest::Writer;
 use tidemark_query::QueryEngine;
 use tidemark_storage::KvDatabase;
+use tidemark_storage::cold::ColdStore;
 use tidemark_storage::tsdb::Layout;
+use tidemark_tiering::TieringConfig;
 
 use crate::auth::Auth;
 
@@ -24,6 +26,23 @@ pub struct AppState<D> {
     pub max_request_bytes: usize,
     /// Databases are created by their first write (also through `CREATE DATABASE`).
     pub create_databases: bool,
+    /// The cold tier's object store.
+    pub cold_store: ColdStore,
+    /// Tiering settings (for on-demand passes).
+    pub tiering: TieringConfig,
+}
+
+/// The options of [`AppState::new`] beyond the services.
+#[derive(Debug, Clone)]
+pub struct StateOptions {
+    /// Largest accepted request body.
+    pub max_request_bytes: usize,
+    /// Databases are created by their first write.
+    pub create_databases: bool,
+    /// The cold tier's object store.
+    pub cold_store: ColdStore,
+    /// Tiering settings.
+    pub tiering: TieringConfig,
 }
 
 impl<D: KvDatabase> AppState<D> {
@@ -33,8 +52,7 @@ impl<D: KvDatabase> AppState<D> {
         writer: Writer,
         auth: Auth<D>,
         query: QueryEngine<D>,
-        max_request_bytes: usize,
-        create_databases: bool,
+        options: StateOptions,
     ) -> Self {
         Self {
             db,
@@ -42,8 +60,10 @@ impl<D: KvDatabase> AppState<D> {
             writer,
             auth,
             query,
-            max_request_bytes,
-            create_databases,
+            max_request_bytes: options.max_request_bytes,
+            create_databases: options.create_databases,
+            cold_store: options.cold_store,
+            tiering: options.tiering,
         }
     }
 }

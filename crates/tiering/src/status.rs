@@ -6,7 +6,7 @@ use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 use crate::tier::{TieringConfig, TieringError};
 
 /// One tenant's tiers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantStatus {
     /// Database name.
     pub database: String,

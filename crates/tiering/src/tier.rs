@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tidemark_storage::cold::{ColdError, ColdStore};
 use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, now_nanos};
-use tidemark_storage::{KvDatabase, KvError, KvTransaction, RangeRequest, ReadWindow};
+use tidemark_storage::{KvDatabase, KvError, RangeRequest, ReadWindow};
 
 use crate::partition::{PartitionJob, tier_partition};
 use crate::retention::{collect_garbage, expire};

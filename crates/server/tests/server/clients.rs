@@ -1,5 +1,6 @@
-//! External clients the tests drive: a Python virtual environment with pyarrow and the ADBC
-//! Flight SQL driver, created on first use under the target directory.
+//! External clients the tests drive: a Python virtual environment with pyarrow, the ADBC
+//! Flight SQL driver and moto (an S3-compatible server), created on first use under the target
+//! directory.
 //!
 //! When it cannot be created (no python3, no network to PyPI), tests that need it are skipped
 //! with a message, unless `TIDEMARK_REQUIRE_CLIENTS=1` (as in CI) makes that a failure.
@@ -9,10 +10,11 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// Exact versions, as recorded in `docs/testing.md`.
-const PYTHON_PACKAGES: [&str; 3] = [
+const PYTHON_PACKAGES: [&str; 4] = [
     "pyarrow==26.0.1",
     "adbc-driver-manager==1.13.0",
     "adbc-driver-flightsql==1.13.0",
+    "moto[server]==5.1.17",
 ];
 
 fn require_clients() -> bool {
@@ -46,7 +48,7 @@ fn run(command: &mut Command) -> Result<Output, String> {
 fn create_environment(dir: &Path) -> Result<PathBuf, String> {
     let python = dir.join("bin/python");
     let ready = dir.join(".ready");
-    if ready.exists() {
+    if std::fs::read_to_string(&ready).is_ok_and(|installed| installed == PYTHON_PACKAGES.join("\n")) {
         return Ok(python);
     }
     let _ = std::fs::remove_dir_all(dir);

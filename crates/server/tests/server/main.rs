@@ -6,6 +6,7 @@ mod crash;
 mod harness;
 mod lifecycle;
 mod query;
+mod tiering;
 mod writes;
 
 pub(crate) use harness::TestServer;
