@@ -90,5 +90,57 @@ pub(crate) fn run(args: CodecArgs) -> anyhow::Result<()> {
             bytes_per_value(&series, rows)
         );
     }
+    let (cold, scales) = cold_bytes_per_value(&series)?;
+    println!(
+        "  {:<13} ({:>5}     ): {cold:.3}  (float columns stored as {scales})",
+        "cold Parquet", "file"
+    );
     Ok(())
+}
+
+/// Bytes per value of the cold tier's Parquet files: one file per 24 hours, every series,
+/// exactly as tiering writes them (tags and series ids included in the bytes).
+fn cold_bytes_per_value(series: &BTreeMap<SeriesKey, Rows>) -> anyhow::Result<(f64, String)> {
+    use tidemark_storage::cold::{SeriesRows, encode_file};
+    let day = 86_400 * 1_000_000_000i64;
+    let mut files: BTreeMap<i64, Vec<SeriesRows>> = BTreeMap::new();
+    for (key, rows) in series {
+        let mut by_day: BTreeMap<i64, Vec<(i64, Vec<(String, DataPoint)>)>> = BTreeMap::new();
+        for row in rows {
+            by_day
+                .entry(row.0.div_euclid(day))
+                .or_default()
+                .push(row.clone());
+        }
+        for (index, rows) in by_day {
+            files.entry(index).or_default().push(SeriesRows {
+                series: key.hashed_id(),
+                tags: key.tags.clone(),
+                block: block(&rows),
+            });
+        }
+    }
+    let (mut bytes, mut values) = (0usize, 0u64);
+    let mut types = std::collections::BTreeSet::new();
+    for mut rows in files.into_values() {
+        rows.sort_by_key(|rows| rows.series);
+        let file = encode_file("cpu", &rows)?;
+        let reader = tidemark_storage::cold::ColdFileReader::open(file.bytes.clone())?;
+        for field in reader.schema().fields() {
+            if let Some(scale) = match field.data_type() {
+                arrow::datatypes::DataType::Decimal128(_, scale) => Some(*scale),
+                _ => None,
+            } {
+                types.insert(format!("DECIMAL(18,{scale})"));
+            }
+        }
+        bytes += file.bytes.len();
+        values += file.values;
+    }
+    let types = if types.is_empty() {
+        "doubles".to_string()
+    } else {
+        types.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    Ok((bytes as f64 / values as f64, types))
 }

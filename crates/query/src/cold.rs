@@ -48,7 +48,9 @@ impl ColdScan {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ColdFileReader>>> {
-        self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -75,7 +77,9 @@ pub(crate) async fn read_index<T: KvTransaction>(
     let mut entries = layout
         .cold_files(tx, spec.tenant, &spec.measurement, spec.time.end, true)
         .await?;
-    entries.retain(|entry| entry.time_range.1 >= spec.time.start && entry.time_range.0 <= spec.time.end);
+    entries.retain(|entry| {
+        entry.time_range.1 >= spec.time.start && entry.time_range.0 <= spec.time.end
+    });
     // Older files first: where two files hold a value, the newer one wins.
     entries.sort_by_key(|entry| entry.created);
     Ok(entries)
@@ -114,11 +118,18 @@ pub(crate) async fn cold_rows(
             Some((cached, rows)) if *cached == groups => rows.clone(),
             _ => {
                 let rows = reader
-                    .decode_remote(&cold.store, &entry.path, &groups, |name| spec.wants_field(name), false)
+                    .decode_remote(
+                        &cold.store,
+                        &entry.path,
+                        &groups,
+                        |name| spec.wants_field(name),
+                        false,
+                    )
                     .await
                     .map_err(|error| cold_error(entry, error))?;
                 let rows = Arc::new(rows);
-                lane.decoded.insert(entry.path.clone(), (groups, rows.clone()));
+                lane.decoded
+                    .insert(entry.path.clone(), (groups, rows.clone()));
                 rows
             }
         };
@@ -135,7 +146,11 @@ pub(crate) async fn cold_rows(
 }
 
 /// Puts a series' cold rows under its hot buckets: one value per field and time, hot wins.
-pub(crate) fn combine(cold: Option<Block>, hot: Vec<Block>, (start, end): (i64, i64)) -> Vec<Block> {
+pub(crate) fn combine(
+    cold: Option<Block>,
+    hot: Vec<Block>,
+    (start, end): (i64, i64),
+) -> Vec<Block> {
     match cold {
         None => hot,
         Some(cold) if hot.is_empty() => vec![cold],

@@ -189,7 +189,11 @@ fn lane<D: KvDatabase>(
                 };
                 // Bound a step by time when cold files may hold this series.
                 let step_last = if has_series(&state.cold.index, cursor.series) {
-                    last_bucket.min(cursor.next_bucket.saturating_add(MAX_COLD_STEP - tidemark_storage::tsdb::BUCKET_NANOS))
+                    last_bucket.min(
+                        cursor
+                            .next_bucket
+                            .saturating_add(MAX_COLD_STEP - tidemark_storage::tsdb::BUCKET_NANOS),
+                    )
                 } else {
                     last_bucket
                 };
@@ -203,7 +207,9 @@ fn lane<D: KvDatabase>(
                 )
                 .await?;
                 let next_bucket = match step.next_bucket {
-                    None if step_last < last_bucket => Some(step_last + tidemark_storage::tsdb::BUCKET_NANOS),
+                    None if step_last < last_bucket => {
+                        Some(step_last + tidemark_storage::tsdb::BUCKET_NANOS)
+                    }
                     other => other,
                 };
                 let span = (
@@ -212,7 +218,15 @@ fn lane<D: KvDatabase>(
                 );
                 let cold = match &spec.cold {
                     Some(cold) if has_series(&step.index, cursor.series) => {
-                        cold_rows(cold, &mut state.cold, &step.index, &spec, cursor.series, span).await?
+                        cold_rows(
+                            cold,
+                            &mut state.cold,
+                            &step.index,
+                            &spec,
+                            cursor.series,
+                            span,
+                        )
+                        .await?
                     }
                     _ => None,
                 };

@@ -344,11 +344,15 @@ impl Config {
                 (None, Some(_)) => return Err(ConfigError::HalfTls("key")),
             },
             tiering: TieringSettings {
-                hot_retention: pick(args.hot_retention.clone(), file.tiering.hot_retention, || {
-                    "7d".into()
-                }),
+                hot_retention: pick(
+                    args.hot_retention.clone(),
+                    file.tiering.hot_retention,
+                    || "7d".into(),
+                ),
                 retention: args.retention.clone().or(file.tiering.retention),
-                interval: pick(args.tier_interval.clone(), file.tiering.interval, || "10m".into()),
+                interval: pick(args.tier_interval.clone(), file.tiering.interval, || {
+                    "10m".into()
+                }),
                 partition: pick(args.tier_partition.clone(), file.tiering.partition, || {
                     "1d".into()
                 }),
@@ -359,7 +363,10 @@ impl Config {
                 url: args.object_store.clone().or(file.object_store.url),
                 endpoint: args.s3_endpoint.clone().or(file.object_store.endpoint),
                 region: args.s3_region.clone().or(file.object_store.region),
-                access_key_id: args.s3_access_key_id.clone().or(file.object_store.access_key_id),
+                access_key_id: args
+                    .s3_access_key_id
+                    .clone()
+                    .or(file.object_store.access_key_id),
                 secret_access_key: args
                     .s3_secret_access_key
                     .clone()
@@ -390,10 +397,12 @@ impl Config {
             });
         }
         let pause_at = match &settings.pause_at {
-            Some(step) => Some(tidemark_tiering::TierStep::parse(step).ok_or(ConfigError::Invalid {
-                key: "tier_pause_at",
-                message: format!("unknown step {step:?}"),
-            })?),
+            Some(step) => Some(tidemark_tiering::TierStep::parse(step).ok_or(
+                ConfigError::Invalid {
+                    key: "tier_pause_at",
+                    message: format!("unknown step {step:?}"),
+                },
+            )?),
             None => None,
         };
         Ok(tidemark_tiering::TieringConfig {
@@ -455,9 +464,9 @@ pub fn parse_duration(key: &'static str, text: &str) -> Result<std::time::Durati
         _ => 0,
     };
     match number.parse::<u64>() {
-        Ok(count) if seconds > 0 && !number.is_empty() => {
-            Ok(std::time::Duration::from_secs(count.saturating_mul(seconds)))
-        }
+        Ok(count) if seconds > 0 && !number.is_empty() => Ok(std::time::Duration::from_secs(
+            count.saturating_mul(seconds),
+        )),
         _ => Err(ConfigError::Invalid {
             key,
             message: format!("{text:?} is not a duration like 7d, 36h, 10m or 30s"),
@@ -502,7 +511,9 @@ mod tests {
         assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
         assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
         assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
-        let error = parse_duration("tiering.grace", "1 fortnight").unwrap_err().to_string();
+        let error = parse_duration("tiering.grace", "1 fortnight")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("tiering.grace"), "{error}");
         assert!(parse_duration("k", "d").is_err());
     }

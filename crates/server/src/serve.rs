@@ -31,8 +31,9 @@ pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
 
 /// Opens the cold tier's object store.
 pub fn open_cold_store(config: &Config) -> anyhow::Result<tidemark_storage::cold::ColdStore> {
-    let store = tidemark_storage::cold::ColdStore::open(&config.object_store_config(), &config.data_dir)
-        .context("cannot open the object store of the cold tier")?;
+    let store =
+        tidemark_storage::cold::ColdStore::open(&config.object_store_config(), &config.data_dir)
+            .context("cannot open the object store of the cold tier")?;
     tracing::info!(store = store.description(), "cold tier");
     Ok(store)
 }

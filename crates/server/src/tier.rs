@@ -94,7 +94,11 @@ pub async fn run<D: KvDatabase>(
         let _ = sender.send(last);
     });
     let lines = tokio_stream_lines(receiver);
-    ([(header::CONTENT_TYPE, "application/jsonl")], Body::from_stream(lines)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/jsonl")],
+        Body::from_stream(lines),
+    )
+        .into_response()
 }
 
 fn tokio_stream_lines(

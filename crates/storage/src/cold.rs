@@ -162,7 +162,10 @@ impl Layout {
         snapshot: bool,
     ) -> KvResult<Vec<ColdFileEntry>> {
         let (begin, end) = self.cold_files_until(tenant, measurement, until);
-        self.decode_cold(tx.get_range_all(&RangeRequest::new(begin, end), snapshot).await?)
+        self.decode_cold(
+            tx.get_range_all(&RangeRequest::new(begin, end), snapshot)
+                .await?,
+        )
     }
 
     /// Every indexed file of a tenant.
@@ -173,7 +176,10 @@ impl Layout {
         snapshot: bool,
     ) -> KvResult<Vec<ColdFileEntry>> {
         let (begin, end) = self.cold_tenant(tenant);
-        self.decode_cold(tx.get_range_all(&RangeRequest::new(begin, end), snapshot).await?)
+        self.decode_cold(
+            tx.get_range_all(&RangeRequest::new(begin, end), snapshot)
+                .await?,
+        )
     }
 
     fn decode_cold(&self, rows: Vec<crate::kv::KeyValue>) -> KvResult<Vec<ColdFileEntry>> {
@@ -194,7 +200,9 @@ impl Layout {
         before: i64,
     ) -> KvResult<Vec<RetiredFile>> {
         let (begin, end) = self.retired_before(tenant, before);
-        let rows = tx.get_range_all(&RangeRequest::new(begin, end), true).await?;
+        let rows = tx
+            .get_range_all(&RangeRequest::new(begin, end), true)
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|(key, _)| {

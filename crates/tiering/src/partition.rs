@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use tidemark_storage::block::Block;
-use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, SeriesRows, encode_file};
 use tidemark_storage::cold::store::{checksum_of, object_path};
+use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, SeriesRows, encode_file};
 use tidemark_storage::keys::key_after;
 use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow, RunOptions, run};
@@ -73,11 +73,21 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
             }
             None => {
                 let key = series_tags(tierer, &mut window, job, series).await?;
-                rows.insert(series, SeriesRows { series, tags: key, block });
+                rows.insert(
+                    series,
+                    SeriesRows {
+                        series,
+                        tags: key,
+                        block,
+                    },
+                );
             }
         }
     }
-    let rows: Vec<SeriesRows> = rows.into_values().filter(|rows| rows.block.rows() > 0).collect();
+    let rows: Vec<SeriesRows> = rows
+        .into_values()
+        .filter(|rows| rows.block.rows() > 0)
+        .collect();
     let created = now_nanos();
     let mut entries = Vec::new();
     for group in split_files(&rows, tierer.config.max_file_rows) {
@@ -181,9 +191,9 @@ async fn read_hot<D: KvDatabase>(
         let mut merged = Vec::new();
         let mut bucket: Option<(i64, Vec<Block>, Vec<u8>)> = None;
         for (key, value) in kvs {
-            let (_, key_bucket) = layout.data_entry(&key).ok_or_else(|| {
-                TieringError::Corrupt(format!("undecodable data key {key:02x?}"))
-            })?;
+            let (_, key_bucket) = layout
+                .data_entry(&key)
+                .ok_or_else(|| TieringError::Corrupt(format!("undecodable data key {key:02x?}")))?;
             let block = Block::decode(&value).map_err(|error| {
                 TieringError::Corrupt(format!("block of series {:#x}: {error}", series.0))
             })?;
@@ -193,7 +203,14 @@ async fn read_hot<D: KvDatabase>(
                     *last = key;
                 }
                 _ => {
-                    finish_bucket(layout, job, *series, bucket.take(), &mut merged, &mut ranges);
+                    finish_bucket(
+                        layout,
+                        job,
+                        *series,
+                        bucket.take(),
+                        &mut merged,
+                        &mut ranges,
+                    );
                     bucket = Some((key_bucket, vec![block], key));
                 }
             }
@@ -240,10 +257,18 @@ async fn series_tags<D: KvDatabase>(
     series: SeriesId,
 ) -> Result<Vec<(String, String)>, TieringError> {
     let key = tierer.layout.series(job.tenant, series);
-    let rows = window.read_range(&RangeRequest::new(key.clone(), key_after(&key))).await?;
-    let record = rows.first().map(|(_, value)| value.as_slice()).unwrap_or_default();
+    let rows = window
+        .read_range(&RangeRequest::new(key.clone(), key_after(&key)))
+        .await?;
+    let record = rows
+        .first()
+        .map(|(_, value)| value.as_slice())
+        .unwrap_or_default();
     let key = tidemark_storage::tsdb::SeriesKey::from_canonical(record).ok_or_else(|| {
-        TieringError::Corrupt(format!("series {:#x} has data but no series record", series.0))
+        TieringError::Corrupt(format!(
+            "series {:#x} has data but no series record",
+            series.0
+        ))
     })?;
     Ok(key.tags)
 }
@@ -293,7 +318,8 @@ async fn register<D: KvDatabase>(
                 .into_iter()
                 .filter(|entry| entry.partition.0 == start)
                 .collect();
-            let ours = |entry: &ColdFileEntry| entries.iter().any(|new| new.file_id == entry.file_id);
+            let ours =
+                |entry: &ColdFileEntry| entries.iter().any(|new| new.file_id == entry.file_id);
             if current.iter().all(ours) && !current.is_empty() {
                 // A retry after an unknown commit result that did commit.
                 return Ok(true);

@@ -57,7 +57,11 @@ pub(crate) async fn expire<D: KvDatabase>(
     let mut window = ReadWindow::new(tierer.db.clone());
     let mut series = Vec::new();
     for measurement in schemas.keys() {
-        series.extend(tierer.measurement_series(&mut window, tenant, measurement).await?);
+        series.extend(
+            tierer
+                .measurement_series(&mut window, tenant, measurement)
+                .await?,
+        );
     }
     for batch in series.chunks(SERIES_PER_TRANSACTION) {
         let clears: Vec<(Vec<u8>, Vec<u8>)> = batch

@@ -72,8 +72,11 @@ pub async fn tier_status<D: KvDatabase>(
             status.cold_bytes += entry.bytes;
             status.cold_rows += entry.rows;
             let start = entry.partition.0;
-            status.oldest_cold_partition =
-                Some(status.oldest_cold_partition.map_or(start, |old| old.min(start)));
+            status.oldest_cold_partition = Some(
+                status
+                    .oldest_cold_partition
+                    .map_or(start, |old| old.min(start)),
+            );
         }
         out.push(status);
     }

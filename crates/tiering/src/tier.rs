@@ -239,7 +239,9 @@ impl<D: KvDatabase> Tierer<'_, D> {
         // Only whole partitions that ended before the hot cutoff move.
         let cutoff = self.config.partition_start(now.saturating_sub(hot));
         for measurement in schemas.keys() {
-            let mut next = self.first_partitions(tenant, measurement, None, cutoff).await?;
+            let mut next = self
+                .first_partitions(tenant, measurement, None, cutoff)
+                .await?;
             while let Some((start, series)) = next.pop_first() {
                 let end = start + self.config.partition_nanos();
                 let job = PartitionJob {
@@ -273,7 +275,11 @@ impl<D: KvDatabase> Tierer<'_, D> {
         let mut window = ReadWindow::new(self.db.clone());
         let (series, from) = match only {
             Some((series, from)) => (series.to_vec(), from),
-            None => (self.measurement_series(&mut window, tenant, measurement).await?, i64::MIN),
+            None => (
+                self.measurement_series(&mut window, tenant, measurement)
+                    .await?,
+                i64::MIN,
+            ),
         };
         let mut found: BTreeMap<i64, Vec<SeriesId>> = BTreeMap::new();
         if from >= cutoff {
@@ -282,7 +288,9 @@ impl<D: KvDatabase> Tierer<'_, D> {
         let last_bucket = cutoff - BUCKET_NANOS;
         for id in series {
             let (begin, end) = self.layout.data_range(tenant, id, from, last_bucket);
-            let rows = window.read_range(&RangeRequest::new(begin, end).limit(1)).await?;
+            let rows = window
+                .read_range(&RangeRequest::new(begin, end).limit(1))
+                .await?;
             if let Some((key, _)) = rows.first() {
                 let (_, bucket) = self.layout.data_entry(key).ok_or_else(|| {
                     TieringError::Corrupt(format!("undecodable data key {key:02x?}"))
@@ -344,7 +352,10 @@ pub async fn run_tiering_loop<D: KvDatabase>(
             store: &store,
             config: &config,
         };
-        match tierer.run_pass(&|event| tracing::debug!(?event, "tiering")).await {
+        match tierer
+            .run_pass(&|event| tracing::debug!(?event, "tiering"))
+            .await
+        {
             Ok(stats) if stats != TierStats::default() => {
                 tracing::info!(?stats, "tiering pass");
             }

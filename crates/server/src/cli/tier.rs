@@ -53,12 +53,20 @@ fn print_event(line: &serde_json::Value) {
         Some("deleted") => format!(
             "deleted {}{}",
             line["path"].as_str().unwrap_or_default(),
-            if line["orphan"].as_bool() == Some(true) { " (orphan)" } else { "" }
+            if line["orphan"].as_bool() == Some(true) {
+                " (orphan)"
+            } else {
+                ""
+            }
         ),
         Some("done") => format!(
             "done: {} partition(s), {} file(s) written, {} rows, {} bytes, {} file(s) retired, {} object(s) deleted",
-            line["partitions"], line["files_written"], line["rows"], line["bytes"],
-            line["files_retired"], line["objects_deleted"]
+            line["partitions"],
+            line["files_written"],
+            line["rows"],
+            line["bytes"],
+            line["files_retired"],
+            line["objects_deleted"]
         ),
         _ => line.to_string(),
     };
@@ -74,7 +82,8 @@ fn format_time(nanos: i64) -> String {
 /// `tidemark tier run`.
 pub async fn run(args: TierArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.url {
-        let request = reqwest::Client::new().post(format!("{}/api/v0/tier/run", url.trim_end_matches('/')));
+        let request =
+            reqwest::Client::new().post(format!("{}/api/v0/tier/run", url.trim_end_matches('/')));
         let request = match &args.token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -124,7 +133,10 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         let body: serde_json::Value = server.get("/api/v0/tier/status", &[]).await?.json().await?;
         (
             serde_json::from_value(body["databases"].clone())?,
-            body["object_store"].as_str().unwrap_or_default().to_string(),
+            body["object_store"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         )
     } else {
         let config = Config::resolve(&args.serve)?;
@@ -140,7 +152,13 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
     println!("object store: {store}");
     println!(
         "{:<24} {:>14} {:>10} {:>10} {:>14} {:<18} {:<18}",
-        "database", "hot bytes", "hot keys", "cold files", "cold bytes", "oldest hot", "oldest cold"
+        "database",
+        "hot bytes",
+        "hot keys",
+        "cold files",
+        "cold bytes",
+        "oldest hot",
+        "oldest cold"
     );
     for tenant in tenants {
         let time = |nanos: Option<i64>| nanos.map_or("-".to_string(), format_time);

@@ -48,7 +48,9 @@ fn run(command: &mut Command) -> Result<Output, String> {
 fn create_environment(dir: &Path) -> Result<PathBuf, String> {
     let python = dir.join("bin/python");
     let ready = dir.join(".ready");
-    if std::fs::read_to_string(&ready).is_ok_and(|installed| installed == PYTHON_PACKAGES.join("\n")) {
+    if std::fs::read_to_string(&ready)
+        .is_ok_and(|installed| installed == PYTHON_PACKAGES.join("\n"))
+    {
         return Ok(python);
     }
     let _ = std::fs::remove_dir_all(dir);

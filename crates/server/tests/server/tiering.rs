@@ -54,14 +54,23 @@ fn dataset(days: std::ops::Range<i64>, base: i64) -> Vec<Point> {
 fn line_protocol(points: &[Point]) -> String {
     points
         .iter()
-        .map(|p| format!("cpu,host=h{} usage={},count={}i {}\n", p.host, p.usage, p.count, p.time))
+        .map(|p| {
+            format!(
+                "cpu,host=h{} usage={},count={}i {}\n",
+                p.host, p.usage, p.count, p.time
+            )
+        })
         .collect()
 }
 
 async fn write(server: &TestServer, points: &[Point]) {
     for chunk in points.chunks(5_000) {
         let (status, body) = server
-            .post("/api/v2/write?bucket=tiers&precision=ns", line_protocol(chunk), &[])
+            .post(
+                "/api/v2/write?bucket=tiers&precision=ns",
+                line_protocol(chunk),
+                &[],
+            )
             .await;
         assert_eq!(status, 204, "{body}");
     }
@@ -186,12 +195,18 @@ async fn queries_agree_before_during_and_after_tiering_and_late_data_merges() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let checked = reader.await.unwrap();
     eprintln!("{checked} concurrent queries agreed");
-    let moved = events.iter().filter(|event| event["event"] == "partition").count();
+    let moved = events
+        .iter()
+        .filter(|event| event["event"] == "partition")
+        .count();
     assert_eq!(moved, 12, "{events:?}");
     assert_summary(&summary(&server).await, &want);
     let tiers = status(&server).await;
     assert_eq!(tiers["cold_files"], 12, "{tiers}");
-    assert!(tiers["cold_rows"].as_u64().unwrap() == 12 * 72 * HOSTS as u64, "{tiers}");
+    assert!(
+        tiers["cold_rows"].as_u64().unwrap() == 12 * 72 * HOSTS as u64,
+        "{tiers}"
+    );
 
     // Filters on tags and time read the cold tier too.
     let sql = format!(
@@ -206,8 +221,18 @@ async fn queries_agree_before_during_and_after_tiering_and_late_data_merges() {
 
     // Late data into a tiered partition: an overwrite and a new point. Hot wins at once...
     let late = [
-        Point { host: 1, time: points[72 * 12 + 5].time, usage: 99.75, count: 7 },
-        Point { host: 1, time: base - 15 * DAY + 30_000_000_000, usage: 0.5, count: 1 },
+        Point {
+            host: 1,
+            time: points[72 * 12 + 5].time,
+            usage: 99.75,
+            count: 7,
+        },
+        Point {
+            host: 1,
+            time: base - 15 * DAY + 30_000_000_000,
+            usage: 0.5,
+            count: 1,
+        },
     ];
     assert_eq!(points[72 * 12 + 5].host, 1);
     write(&server, &late).await;
@@ -217,9 +242,15 @@ async fn queries_agree_before_during_and_after_tiering_and_late_data_merges() {
     assert_summary(&summary(&server).await, &want);
     // ...and a later pass merges it into new versions of the two partitions.
     let events = tier_run(&server).await;
-    let merged: Vec<_> = events.iter().filter(|event| event["event"] == "partition").collect();
+    let merged: Vec<_> = events
+        .iter()
+        .filter(|event| event["event"] == "partition")
+        .collect();
     assert_eq!(merged.len(), 2, "{events:?}");
-    assert!(merged.iter().all(|event| event["replaced"] == 1), "{events:?}");
+    assert!(
+        merged.iter().all(|event| event["replaced"] == 1),
+        "{events:?}"
+    );
     assert_summary(&summary(&server).await, &want);
     let tiers = status(&server).await;
     assert_eq!(tiers["cold_files"], 12, "{tiers}");
@@ -265,7 +296,11 @@ async fn retention_expires_both_tiers() {
     args.extend(["--retention", "28d"]);
     let server = TestServer::start_in(&data_dir, &args);
     tier_run(&server).await;
-    let kept: Vec<Point> = points.iter().copied().filter(|p| p.time >= base - 28 * DAY).collect();
+    let kept: Vec<Point> = points
+        .iter()
+        .copied()
+        .filter(|p| p.time >= base - 28 * DAY)
+        .collect();
     assert_summary(&summary(&server).await, &expected(&kept));
     let tiers = status(&server).await;
     assert_eq!(tiers["cold_files"], 18, "{tiers}");
@@ -284,7 +319,8 @@ async fn retention_expires_both_tiers() {
     tier_run(&server).await;
     let after = kept_from(now());
     let got = summary(&server).await;
-    let kept = |from: i64| -> Vec<Point> { points.iter().copied().filter(|p| p.time >= from).collect() };
+    let kept =
+        |from: i64| -> Vec<Point> { points.iter().copied().filter(|p| p.time >= from).collect() };
     if before == after {
         assert_summary(&got, &expected(&kept(before)));
     } else {
@@ -303,7 +339,14 @@ fn run_and_kill_at(data_dir: &Path, step: &str) {
     let mut child = binary()
         .args(["tier", "run", "--data-dir"])
         .arg(data_dir)
-        .args(["--tier-pause-at", step, "--tier-grace", "0s", "--log-level", "info"])
+        .args([
+            "--tier-pause-at",
+            step,
+            "--tier-grace",
+            "0s",
+            "--log-level",
+            "info",
+        ])
         .env_remove("TIDEMARK_CONFIG")
         .env_remove("TIDEMARK_URL")
         .stdout(Stdio::null())
@@ -348,7 +391,10 @@ async fn sigkill_at_each_step_of_a_pass_loses_and_duplicates_nothing() {
             .filter(|event| event["event"] == "deleted" && event["orphan"] == true)
             .count();
         if step == "after_put" {
-            assert!(orphans >= 1, "{step}: the unregistered object is collected: {events:?}");
+            assert!(
+                orphans >= 1,
+                "{step}: the unregistered object is collected: {events:?}"
+            );
         }
         assert_summary(&summary(&server).await, &want);
         let tiers = status(&server).await;
@@ -361,7 +407,11 @@ async fn sigkill_at_each_step_of_a_pass_loses_and_duplicates_nothing() {
 
 /// Starts moto's S3 server on a free port; returns the child and the endpoint.
 fn start_moto(python: &Path) -> Option<(std::process::Child, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
     let moto = python.with_file_name("moto_server");
     let child = Command::new(moto)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -395,9 +445,18 @@ async fn tiering_to_an_s3_compatible_server() {
     let scratch = tempfile::tempdir().unwrap();
     let mut args = quiet_tiering();
     let store_args = [
-        "--object-store", "s3://tidemark/cold", "--s3-endpoint", &endpoint,
-        "--s3-allow-http", "true", "--s3-access-key-id", "test",
-        "--s3-secret-access-key", "test", "--s3-region", "us-east-1",
+        "--object-store",
+        "s3://tidemark/cold",
+        "--s3-endpoint",
+        &endpoint,
+        "--s3-allow-http",
+        "true",
+        "--s3-access-key-id",
+        "test",
+        "--s3-secret-access-key",
+        "test",
+        "--s3-region",
+        "us-east-1",
     ];
     args.extend(store_args.iter().map(|arg| &**arg));
     let server = TestServer::start_in(&scratch.path().join("data"), &args);
@@ -407,7 +466,13 @@ async fn tiering_to_an_s3_compatible_server() {
     write(&server, &points).await;
     let want = expected(&points);
     let events = tier_run(&server).await;
-    assert_eq!(events.iter().filter(|event| event["event"] == "partition").count(), 3);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| event["event"] == "partition")
+            .count(),
+        3
+    );
     assert_summary(&summary(&server).await, &want);
     let (_, body) = server.get_json("/api/v0/tier/status", &[], None).await;
     assert_eq!(body["object_store"], "s3://tidemark/cold", "{body}");
@@ -420,7 +485,10 @@ async fn tiering_to_an_s3_compatible_server() {
         .await
         .unwrap();
     assert_eq!(listing.matches(".parquet</Key>").count(), 3, "{listing}");
-    assert!(!scratch.path().join("data/cold").exists(), "nothing went to the local store");
+    assert!(
+        !scratch.path().join("data/cold").exists(),
+        "nothing went to the local store"
+    );
     drop(server);
     let _ = moto.kill();
     let _ = moto.wait();

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int64Array,
-    RecordBatch, StringArray, StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
+    ArrayRef, AsArray, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, StringDictionaryBuilder, TimestampNanosecondArray, UInt64Array,
 };
 use arrow::datatypes::{
     DataType, Decimal128Type, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef,
@@ -86,7 +86,9 @@ pub fn encode_file(measurement: &str, series: &[SeriesRows]) -> Result<EncodedFi
     let mut field_kinds: BTreeMap<&str, &ColumnValues> = BTreeMap::new();
     for rows in series {
         for column in &rows.block.columns {
-            field_kinds.entry(column.name.as_str()).or_insert(&column.values);
+            field_kinds
+                .entry(column.name.as_str())
+                .or_insert(&column.values);
         }
     }
     let mut scales = BTreeMap::new();
@@ -155,7 +157,8 @@ pub fn encode_file(measurement: &str, series: &[SeriesRows]) -> Result<EncodedFi
         group_rows += rows.block.rows();
         summary.rows += rows.block.rows() as u64;
         summary.values += rows.block.field_values() as u64;
-        if let (Some(first), Some(last)) = (rows.block.timestamps.first(), rows.block.timestamps.last())
+        if let (Some(first), Some(last)) =
+            (rows.block.timestamps.first(), rows.block.timestamps.last())
         {
             summary.time_range.0 = summary.time_range.0.min(*first);
             summary.time_range.1 = summary.time_range.1.max(*last);
@@ -225,7 +228,8 @@ fn fits_scale(value: f64, scale: u32) -> bool {
     let factor = 10f64.powi(scale as i32);
     let scaled = (value * factor).round();
     // Through the integer, as the reader sees it (so -0.0, which becomes 0, does not qualify).
-    scaled.abs() < (1u64 << 53) as f64 && ((scaled as i64) as f64 / factor).to_bits() == value.to_bits()
+    scaled.abs() < (1u64 << 53) as f64
+        && ((scaled as i64) as f64 / factor).to_bits() == value.to_bits()
 }
 
 fn to_batch(
@@ -261,7 +265,13 @@ fn to_batch(
             }
             Arc::new(builder.finish())
         } else {
-            field_array(series, name, field.data_type(), scales.get(name).copied(), rows)?
+            field_array(
+                series,
+                name,
+                field.data_type(),
+                scales.get(name).copied(),
+                rows,
+            )?
         };
         columns.push(array);
     }
@@ -416,7 +426,11 @@ impl ColdFileReader {
                 let name = field.name().as_str();
                 name == SERIES_COLUMN
                     || name == TIME_COLUMN
-                    || if is_tag(field) { with_tags } else { wanted(name) }
+                    || if is_tag(field) {
+                        with_tags
+                    } else {
+                        wanted(name)
+                    }
             })
             .map(|(index, _)| index)
             .collect()
@@ -462,7 +476,8 @@ impl ColdFileReader {
         let mut data = self.data.clone();
         if !ranges.is_empty() {
             let fetched = store.get_ranges(path, &ranges).await?;
-            data.pieces.extend(ranges.iter().map(|range| range.start).zip(fetched));
+            data.pieces
+                .extend(ranges.iter().map(|range| range.start).zip(fetched));
         }
         decode_from(&self.metadata, data, groups, keep)
     }
@@ -525,7 +540,9 @@ impl parquet::file::reader::ChunkReader for SparseFile {
                 let from = start.checked_sub(*offset)?;
                 (from <= bytes.len() as u64).then(|| bytes.slice(from as usize..).reader())
             })
-            .ok_or_else(|| parquet::errors::ParquetError::General(format!("byte {start} not fetched")))
+            .ok_or_else(|| {
+                parquet::errors::ParquetError::General(format!("byte {start} not fetched"))
+            })
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
@@ -544,8 +561,12 @@ fn append_batch(out: &mut DecodedRows, batch: &RecordBatch) -> Result<(), ColdEr
     for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
         let name = field.name().as_str();
         if name == SERIES_COLUMN {
-            out.series
-                .extend(array.as_primitive_opt::<UInt64Type>().ok_or_else(|| wrong(name))?.values());
+            out.series.extend(
+                array
+                    .as_primitive_opt::<UInt64Type>()
+                    .ok_or_else(|| wrong(name))?
+                    .values(),
+            );
         } else if name == TIME_COLUMN {
             let times = array
                 .as_primitive_opt::<arrow::datatypes::TimestampNanosecondType>()
@@ -564,7 +585,12 @@ fn append_batch(out: &mut DecodedRows, batch: &RecordBatch) -> Result<(), ColdEr
             }
         } else {
             let values = field_values(field, array)?;
-            match out.block.columns.iter_mut().find(|column| column.name == name) {
+            match out
+                .block
+                .columns
+                .iter_mut()
+                .find(|column| column.name == name)
+            {
                 Some(column) => extend_values(&mut column.values, values),
                 None if first => out.block.columns.push(Column {
                     name: name.to_string(),
@@ -592,17 +618,33 @@ fn field_values(field: &Field, array: &ArrayRef) -> Result<ColumnValues, ColdErr
             ColumnValues::F64(array.iter().map(|v| v.map(|v| v as f64 / factor)).collect())
         }
         DataType::Float64 => ColumnValues::F64(
-            array.as_primitive_opt::<Float64Type>().ok_or_else(|| wrong(name))?.iter().collect(),
+            array
+                .as_primitive_opt::<Float64Type>()
+                .ok_or_else(|| wrong(name))?
+                .iter()
+                .collect(),
         ),
         DataType::Int64 => ColumnValues::I64(
-            array.as_primitive_opt::<Int64Type>().ok_or_else(|| wrong(name))?.iter().collect(),
+            array
+                .as_primitive_opt::<Int64Type>()
+                .ok_or_else(|| wrong(name))?
+                .iter()
+                .collect(),
         ),
         DataType::UInt64 => ColumnValues::U64(
-            array.as_primitive_opt::<UInt64Type>().ok_or_else(|| wrong(name))?.iter().collect(),
+            array
+                .as_primitive_opt::<UInt64Type>()
+                .ok_or_else(|| wrong(name))?
+                .iter()
+                .collect(),
         ),
-        DataType::Boolean => {
-            ColumnValues::Bool(array.as_boolean_opt().ok_or_else(|| wrong(name))?.iter().collect())
-        }
+        DataType::Boolean => ColumnValues::Bool(
+            array
+                .as_boolean_opt()
+                .ok_or_else(|| wrong(name))?
+                .iter()
+                .collect(),
+        ),
         DataType::Utf8 => ColumnValues::Str(
             array
                 .as_string_opt::<i32>()
@@ -647,7 +689,9 @@ impl DecodedRows {
             let tags = self
                 .tags
                 .iter()
-                .filter_map(|(name, values)| values[from].clone().map(|value| (name.clone(), value)))
+                .filter_map(|(name, values)| {
+                    values[from].clone().map(|value| (name.clone(), value))
+                })
                 .collect();
             out.push(SeriesRows {
                 series: SeriesId(id),
@@ -665,18 +709,32 @@ mod tests {
     use super::*;
     use parquet::basic::Type as PhysicalType;
 
-    fn series(id: u64, host: &str, times: std::ops::Range<i64>, value: impl Fn(i64) -> f64) -> SeriesRows {
+    fn series(
+        id: u64,
+        host: &str,
+        times: std::ops::Range<i64>,
+        value: impl Fn(i64) -> f64,
+    ) -> SeriesRows {
         let timestamps: Vec<i64> = times.collect();
         let usage = timestamps.iter().map(|t| Some(value(*t))).collect();
-        let count = timestamps.iter().map(|t| (t % 3 != 0).then_some(*t)).collect();
+        let count = timestamps
+            .iter()
+            .map(|t| (t % 3 != 0).then_some(*t))
+            .collect();
         SeriesRows {
             series: SeriesId(id),
             tags: vec![("host".into(), host.into())],
             block: Block {
                 timestamps,
                 columns: vec![
-                    Column { name: "count".into(), values: ColumnValues::I64(count) },
-                    Column { name: "usage".into(), values: ColumnValues::F64(usage) },
+                    Column {
+                        name: "count".into(),
+                        values: ColumnValues::I64(count),
+                    },
+                    Column {
+                        name: "usage".into(),
+                        values: ColumnValues::F64(usage),
+                    },
                 ],
             },
         }
@@ -722,11 +780,20 @@ mod tests {
         assert_eq!(parquet_usage, PhysicalType::INT64);
         let all = reader.decode(&[0, 1, 2], |_| true, true).unwrap();
         assert_eq!(all.into_series(), rows);
-        let one = reader.decode(&reader.groups_of(SeriesId(big)), |name| name == "usage", false).unwrap();
+        let one = reader
+            .decode(
+                &reader.groups_of(SeriesId(big)),
+                |name| name == "usage",
+                false,
+            )
+            .unwrap();
         let block = one.series_block(SeriesId(big), 150, 160);
         assert_eq!(block.timestamps, (150..=160).collect::<Vec<_>>());
         assert_eq!(block.columns.len(), 1);
-        assert_eq!(block.columns[0].values, ColumnValues::F64((150..=160).map(|t| Some(-(t as f64) / 10.0)).collect()));
+        assert_eq!(
+            block.columns[0].values,
+            ColumnValues::F64((150..=160).map(|t| Some(-(t as f64) / 10.0)).collect())
+        );
     }
 
     #[tokio::test]
@@ -759,7 +826,17 @@ mod tests {
         let rows = vec![series(1, "a", 0..100, |t| (t as f64).sqrt())];
         let file = encode_file("m", &rows).unwrap();
         let reader = ColdFileReader::open(file.bytes).unwrap();
-        assert_eq!(reader.schema().field_with_name("usage").unwrap().data_type(), &DataType::Float64);
-        assert_eq!(reader.decode(&[0], |_| true, true).unwrap().into_series(), rows);
+        assert_eq!(
+            reader
+                .schema()
+                .field_with_name("usage")
+                .unwrap()
+                .data_type(),
+            &DataType::Float64
+        );
+        assert_eq!(
+            reader.decode(&[0], |_| true, true).unwrap().into_series(),
+            rows
+        );
     }
 }

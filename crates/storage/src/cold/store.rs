@@ -129,7 +129,8 @@ impl ColdStore {
         } else {
             format!("{}/{path}", self.prefix)
         };
-        Path::parse(full).map_err(|error| ColdError::Corrupt(format!("object path {path:?}: {error}")))
+        Path::parse(full)
+            .map_err(|error| ColdError::Corrupt(format!("object path {path:?}: {error}")))
     }
 
     /// Writes an object and checks its stored size.
@@ -150,7 +151,12 @@ impl ColdStore {
     }
 
     /// Fetches an object and checks it against the size and checksum the index recorded.
-    pub async fn get_checked(&self, path: &str, size: u64, checksum: u64) -> Result<Bytes, ColdError> {
+    pub async fn get_checked(
+        &self,
+        path: &str,
+        size: u64,
+        checksum: u64,
+    ) -> Result<Bytes, ColdError> {
         let bytes = self.inner.get(&self.full(path)?).await?.bytes().await?;
         if bytes.len() as u64 != size {
             return Err(ColdError::Check {
@@ -169,7 +175,11 @@ impl ColdStore {
     }
 
     /// Fetches a byte range of an object.
-    pub async fn get_range(&self, path: &str, range: std::ops::Range<u64>) -> Result<Bytes, ColdError> {
+    pub async fn get_range(
+        &self,
+        path: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, ColdError> {
         Ok(self.inner.get_range(&self.full(path)?, range).await?)
     }
 
@@ -204,10 +214,7 @@ impl ColdStore {
                 ObjectInfo {
                     path: Path::from_iter(relative).to_string(),
                     size: meta.size,
-                    modified: meta
-                        .last_modified
-                        .timestamp_nanos_opt()
-                        .unwrap_or(i64::MAX),
+                    modified: meta.last_modified.timestamp_nanos_opt().unwrap_or(i64::MAX),
                 }
             })
             .collect())
@@ -228,8 +235,12 @@ pub fn object_path(tenant: u64, measurement: &str, partition_start: i64, file_id
         day,
         format!("{file_id}.parquet"),
     ];
-    Path::from_iter(parts.iter().map(|part| object_store::path::PathPart::from(part.as_str())))
-        .to_string()
+    Path::from_iter(
+        parts
+            .iter()
+            .map(|part| object_store::path::PathPart::from(part.as_str())),
+    )
+    .to_string()
 }
 
 /// `YYYY-MM-DDTHH` of a timestamp, without a calendar library: days since the epoch to a civil
@@ -270,9 +281,14 @@ mod tests {
         let bytes = Bytes::from_static(b"parquet bytes");
         store.put("t1/m/x.parquet", bytes.clone()).await.unwrap();
         let sum = checksum_of(&bytes);
-        let back = store.get_checked("t1/m/x.parquet", bytes.len() as u64, sum).await.unwrap();
+        let back = store
+            .get_checked("t1/m/x.parquet", bytes.len() as u64, sum)
+            .await
+            .unwrap();
         assert_eq!(back, bytes);
-        let wrong = store.get_checked("t1/m/x.parquet", bytes.len() as u64, sum ^ 1).await;
+        let wrong = store
+            .get_checked("t1/m/x.parquet", bytes.len() as u64, sum ^ 1)
+            .await;
         assert!(matches!(wrong, Err(ColdError::Check { .. })));
         let listed = store.list().await.unwrap();
         assert_eq!(listed.len(), 1);
