@@ -105,7 +105,7 @@ fn cold_bytes_per_value(series: &BTreeMap<SeriesKey, Rows>) -> anyhow::Result<(f
     let day = 86_400 * 1_000_000_000i64;
     let mut files: BTreeMap<i64, Vec<SeriesRows>> = BTreeMap::new();
     for (key, rows) in series {
-        let mut by_day: BTreeMap<i64, Vec<(i64, Vec<(String, DataPoint)>)>> = BTreeMap::new();
+        let mut by_day: BTreeMap<i64, Rows> = BTreeMap::new();
         for row in rows {
             by_day
                 .entry(row.0.div_euclid(day))
