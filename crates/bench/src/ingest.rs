@@ -159,7 +159,7 @@ impl Server {
 }
 
 /// Bytes a directory occupies on disk (allocated blocks: fjall preallocates its journal).
-fn dir_bytes(path: &Path) -> u64 {
+pub(crate) fn dir_bytes(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;

@@ -5,6 +5,7 @@
 //! in `docs/benchmarks.md`. This crate may depend on every other crate; nothing depends on it.
 
 mod codec;
+mod cold;
 mod ingest;
 mod kv;
 mod query;
@@ -34,6 +35,9 @@ enum Command {
     Codec(codec::CodecArgs),
     /// TSBS query types: SQL on Tidemark next to MetricsQL on VictoriaMetrics, same data.
     Query(query::QueryArgs),
+    /// Cold tier: bytes per value (hot, cold, VictoriaMetrics) and a month-long aggregate
+    /// against DuckDB on the same Parquet files.
+    Cold(cold::ColdArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => runtime.block_on(ingest::run(args)),
         Command::Codec(args) => codec::run(args),
         Command::Query(args) => runtime.block_on(query::run(args)),
+        Command::Cold(args) => runtime.block_on(cold::run(args)),
     }
 }
