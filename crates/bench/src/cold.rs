@@ -70,9 +70,16 @@ async fn load_days(args: &ColdArgs, url: &str) -> anyhow::Result<f64> {
 }
 
 fn run_tidemark_cli(binary: &Path, args: &[&str], data: &Path) -> anyhow::Result<String> {
-    let output = Command::new(binary).args(args).arg("--data-dir").arg(data).output()?;
+    let output = Command::new(binary)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()?;
     if !output.status.success() {
-        anyhow::bail!("tidemark {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        anyhow::bail!(
+            "tidemark {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -103,11 +110,22 @@ fn python_with_duckdb(args: &ColdArgs) -> anyhow::Result<PathBuf> {
     let venv = args.servers.dir.join(".bench-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
-        let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
+        let status = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()?;
         anyhow::ensure!(status.success(), "python3 -m venv failed");
     }
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", DUCKDB])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            DUCKDB,
+        ])
         .status()?;
     anyhow::ensure!(status.success(), "pip install {DUCKDB} failed");
     Ok(python)
@@ -129,7 +147,10 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
     server.wait_ready("/health").await?;
     let seconds = load_days(&args, &format!("{}/api/v2/write?bucket=bench", server.base)).await?;
     server.stop()?;
-    println!("tidemark: loaded {} days x {} hosts in {seconds:.1} s", args.days, args.hosts);
+    println!(
+        "tidemark: loaded {} days x {} hosts in {seconds:.1} s",
+        args.days, args.hosts
+    );
     compact_settle(&binary, &data)?;
     let hot = dir_bytes(&data.join("kv").join("keyspaces"));
     let started = Instant::now();
@@ -137,11 +158,18 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
         .args(["tier", "run", "--data-dir"])
         .arg(&data)
         .output()?;
-    anyhow::ensure!(tiered.status.success(), "tier run: {}", String::from_utf8_lossy(&tiered.stderr));
+    anyhow::ensure!(
+        tiered.status.success(),
+        "tier run: {}",
+        String::from_utf8_lossy(&tiered.stderr)
+    );
     let tier_seconds = started.elapsed().as_secs_f64();
     let cold = files_bytes(&data.join("cold"), "parquet");
     println!("tidemark tier run: {tier_seconds:.1} s");
-    println!("{}", run_tidemark_cli(&binary, &["tier", "status"], &data)?.trim());
+    println!(
+        "{}",
+        run_tidemark_cli(&binary, &["tier", "status"], &data)?.trim()
+    );
 
     let mut vm_bytes = None;
     if !args.servers.no_vm
@@ -157,11 +185,23 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
         "bytes per field value, {} hosts x {} days ({values} values):",
         args.hosts, args.days
     );
-    println!("  tidemark hot (compacted, settled tables): {:.3}", hot as f64 / values);
-    println!("  tidemark cold (Parquet files):            {:.3}", cold as f64 / values);
+    println!(
+        "  tidemark hot (compacted, settled tables): {:.3}",
+        hot as f64 / values
+    );
+    println!(
+        "  tidemark cold (Parquet files):            {:.3}",
+        cold as f64 / values
+    );
     if let Some(vm) = vm_bytes {
-        println!("  victoria-metrics (data directory):        {:.3}", vm as f64 / values);
-        println!("  cold / victoria-metrics:                  {:.2}x", cold as f64 / vm as f64);
+        println!(
+            "  victoria-metrics (data directory):        {:.3}",
+            vm as f64 / values
+        );
+        println!(
+            "  cold / victoria-metrics:                  {:.2}x",
+            cold as f64 / vm as f64
+        );
     }
 
     // The aggregate, over cold data only (everything is older than the hot retention).
@@ -175,7 +215,11 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
     for run in 0..=args.runs {
         let started = Instant::now();
         let response = client.get(&url).query(&query).send().await?;
-        anyhow::ensure!(response.status().is_success(), "query failed: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status().is_success(),
+            "query failed: {}",
+            response.text().await?
+        );
         tidemark_rows = response.json().await?;
         if run > 0 {
             tidemark_ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -193,7 +237,11 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
         .arg(threads.to_string())
         .output()
         .context("running the DuckDB script")?;
-    anyhow::ensure!(output.status.success(), "duckdb: {}", String::from_utf8_lossy(&output.stderr));
+    anyhow::ensure!(
+        output.status.success(),
+        "duckdb: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let duckdb: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let duckdb_rows = duckdb["rows"].as_array().cloned().unwrap_or_default();
     anyhow::ensure!(
@@ -203,7 +251,10 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
         tidemark_rows.len()
     );
     for (ours, theirs) in tidemark_rows.iter().zip(&duckdb_rows) {
-        let (a, b) = (ours["total"].as_f64().unwrap_or(f64::NAN), theirs[2].as_f64().unwrap_or(f64::NAN));
+        let (a, b) = (
+            ours["total"].as_f64().unwrap_or(f64::NAN),
+            theirs[2].as_f64().unwrap_or(f64::NAN),
+        );
         anyhow::ensure!(
             ours["hostname"] == theirs[0] && (a - b).abs() <= 1e-9 * b.abs().max(1.0),
             "results differ: {ours} vs {theirs}"
@@ -220,7 +271,10 @@ pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
         tidemark_rows.len()
     );
     println!("  tidemark (HTTP, JSON):        median {ours:.1} ms");
-    println!("  duckdb {} (in-process):    median {theirs:.1} ms", duckdb["version"].as_str().unwrap_or("?"));
+    println!(
+        "  duckdb {} (in-process):    median {theirs:.1} ms",
+        duckdb["version"].as_str().unwrap_or("?")
+    );
     println!("  tidemark / duckdb:            {:.2}x", ours / theirs);
     Ok(())
 }

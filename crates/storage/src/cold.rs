@@ -13,7 +13,7 @@ pub mod store;
 
 use crate::error::KvResult;
 use crate::keys::{Bytes as TupleBytes, pack, unpack};
-use crate::kv::{KvTransaction, RangeRequest};
+use crate::kv::{KvTransaction, RangeRequest, StreamingMode};
 use crate::tsdb::{Layout, TenantId};
 
 pub use file::{ColdFileReader, DecodedRows, EncodedFile, SeriesRows, decimal_scale, encode_file};
@@ -162,10 +162,9 @@ impl Layout {
         snapshot: bool,
     ) -> KvResult<Vec<ColdFileEntry>> {
         let (begin, end) = self.cold_files_until(tenant, measurement, until);
-        self.decode_cold(
-            tx.get_range_all(&RangeRequest::new(begin, end), snapshot)
-                .await?,
-        )
+        // One round trip: scans read this in every transaction of their read windows.
+        let request = RangeRequest::new(begin, end).mode(StreamingMode::WantAll);
+        self.decode_cold(tx.get_range_all(&request, snapshot).await?)
     }
 
     /// Every indexed file of a tenant.
@@ -176,10 +175,9 @@ impl Layout {
         snapshot: bool,
     ) -> KvResult<Vec<ColdFileEntry>> {
         let (begin, end) = self.cold_tenant(tenant);
-        self.decode_cold(
-            tx.get_range_all(&RangeRequest::new(begin, end), snapshot)
-                .await?,
-        )
+        // One round trip: scans read this in every transaction of their read windows.
+        let request = RangeRequest::new(begin, end).mode(StreamingMode::WantAll);
+        self.decode_cold(tx.get_range_all(&request, snapshot).await?)
     }
 
     fn decode_cold(&self, rows: Vec<crate::kv::KeyValue>) -> KvResult<Vec<ColdFileEntry>> {
@@ -201,7 +199,10 @@ impl Layout {
     ) -> KvResult<Vec<RetiredFile>> {
         let (begin, end) = self.retired_before(tenant, before);
         let rows = tx
-            .get_range_all(&RangeRequest::new(begin, end), true)
+            .get_range_all(
+                &RangeRequest::new(begin, end).mode(StreamingMode::WantAll),
+                true,
+            )
             .await?;
         Ok(rows
             .iter()

@@ -180,24 +180,24 @@ pub async fn compact_sealed<D: KvDatabase>(
     let sealed_before = now_nanos()
         .saturating_sub(config.seal_after.as_nanos() as i64)
         .saturating_sub(BUCKET_NANOS);
-    let tenants = {
-        let tx = db.create_transaction()?;
-        layout.list_tenants(&tx).await?
-    };
+    let tenants = crate::tier::read_as(db, |tx| {
+        let layout = layout.clone();
+        Box::pin(async move { Ok::<_, CompactionError>(layout.list_tenants(tx).await?) })
+    })
+    .await?;
     let mut stats = CompactionStats::default();
     for (name, tenant) in tenants {
         let (mut begin, end) = layout.dirty_before(tenant, sealed_before.saturating_add(1));
         loop {
-            let tx = db.create_transaction()?;
-            tx.set_option(TxOption::PriorityBatch)?;
-            let page = tx
-                .get_range(
-                    &RangeRequest::new(begin.clone(), end.clone()).limit(MARKERS_PER_PAGE),
-                    1,
-                    true,
-                )
-                .await?;
-            drop(tx);
+            let request = RangeRequest::new(begin.clone(), end.clone()).limit(MARKERS_PER_PAGE);
+            let page = crate::tier::read_as(db, |tx| {
+                let request = request.clone();
+                Box::pin(async move {
+                    tx.set_option(TxOption::PriorityBatch)?;
+                    Ok::<_, CompactionError>(tx.get_range(&request, 1, true).await?)
+                })
+            })
+            .await?;
             for (key, _) in &page.kvs {
                 let Some((bucket, series)) = layout.dirty_entry(key) else {
                     continue;

@@ -24,7 +24,7 @@ use tidemark_storage::keys::key_after;
 use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError};
+use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError, read};
 
 /// Clear ranges per transaction (each a few hundred bytes of mutation).
 const CLEARS_PER_TRANSACTION: usize = 2_000;
@@ -53,15 +53,19 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
     report: &(dyn Fn(TierEvent) + Send + Sync),
 ) -> Result<(), TieringError> {
     let layout = tierer.layout;
-    let existing: Vec<ColdFileEntry> = {
-        let tx = tierer.db.create_transaction()?;
-        layout
-            .cold_files(&tx, job.tenant, job.measurement, job.partition.0, true)
-            .await?
-            .into_iter()
-            .filter(|entry| entry.partition.0 == job.partition.0)
-            .collect()
-    };
+    let (tenant, measurement, start) = (job.tenant, job.measurement.to_string(), job.partition.0);
+    let existing: Vec<ColdFileEntry> = read(tierer.db, |tx| {
+        let (layout, measurement) = (layout.clone(), measurement.clone());
+        Box::pin(async move {
+            Ok(layout
+                .cold_files(tx, tenant, &measurement, start, true)
+                .await?
+                .into_iter()
+                .filter(|entry| entry.partition.0 == start)
+                .collect())
+        })
+    })
+    .await?;
     let mut rows = read_cold(tierer, &existing).await?;
     let (hot, ranges) = read_hot(tierer, job).await?;
     let mut window = ReadWindow::new(tierer.db.clone());
@@ -90,8 +94,17 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
         .collect();
     let created = now_nanos();
     let mut entries = Vec::new();
-    for group in split_files(&rows, tierer.config.max_file_rows) {
-        let file = encode_file(job.measurement, group)?;
+    // Encoding is CPU-bound (zstd): off the async workers, so ingest and queries keep running.
+    let (measurement, max_rows) = (job.measurement.to_string(), tierer.config.max_file_rows);
+    let files = tokio::task::spawn_blocking(move || {
+        split_files(&rows, max_rows)
+            .into_iter()
+            .map(|group| encode_file(&measurement, group))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|error| TieringError::Corrupt(format!("encoding task failed: {error}")))??;
+    for file in files {
         let file_id = format!("{:032x}", rand_id());
         let path = object_path(job.tenant.0, job.measurement, job.partition.0, &file_id);
         tierer.store.put(&path, file.bytes.clone()).await?;

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use tidemark_storage::tsdb::{BUCKET_NANOS, TenantId, bucket_start, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, Tierer, TieringError};
+use crate::tier::{TierEvent, TierStats, Tierer, TieringError, read};
 
 /// Series whose hot ranges one transaction clears.
 const SERIES_PER_TRANSACTION: usize = 1_000;
@@ -50,10 +50,11 @@ pub(crate) async fn expire<D: KvDatabase>(
     stats.files_retired += files as u64;
     // Whole buckets that ended at or before the cutoff.
     let last_bucket = bucket_start(cutoff) - BUCKET_NANOS;
-    let schemas = {
-        let tx = tierer.db.create_transaction()?;
-        layout.schemas(&tx, tenant).await?
-    };
+    let schemas = read(tierer.db, |tx| {
+        let layout = layout.clone();
+        Box::pin(async move { Ok(layout.schemas(tx, tenant).await?) })
+    })
+    .await?;
     let mut window = ReadWindow::new(tierer.db.clone());
     let mut series = Vec::new();
     for measurement in schemas.keys() {
@@ -100,13 +101,21 @@ pub(crate) async fn collect_garbage<D: KvDatabase>(
     let objects = tierer.store.list().await?;
     let mut known = HashSet::new();
     for (_, tenant) in tenants {
-        let tx = tierer.db.create_transaction()?;
-        for entry in layout.tenant_cold_files(&tx, *tenant, true).await? {
-            known.insert(entry.path);
-        }
-        for retired in layout.retired_files(&tx, *tenant, i64::MAX).await? {
-            known.insert(retired.path);
-        }
+        let tenant = *tenant;
+        let paths: Vec<String> = read(tierer.db, |tx| {
+            let layout = layout.clone();
+            Box::pin(async move {
+                let indexed = layout.tenant_cold_files(tx, tenant, true).await?;
+                let retired = layout.retired_files(tx, tenant, i64::MAX).await?;
+                Ok(indexed
+                    .into_iter()
+                    .map(|entry| entry.path)
+                    .chain(retired.into_iter().map(|file| file.path))
+                    .collect())
+            })
+        })
+        .await?;
+        known.extend(paths);
     }
     for object in objects {
         if object.modified <= horizon && !known.contains(&object.path) {
@@ -119,10 +128,12 @@ pub(crate) async fn collect_garbage<D: KvDatabase>(
         }
     }
     for (_, tenant) in tenants {
-        let retired = {
-            let tx = tierer.db.create_transaction()?;
-            layout.retired_files(&tx, *tenant, horizon).await?
-        };
+        let tenant_id = *tenant;
+        let retired = read(tierer.db, |tx| {
+            let layout = layout.clone();
+            Box::pin(async move { Ok(layout.retired_files(tx, tenant_id, horizon).await?) })
+        })
+        .await?;
         for file in retired {
             tierer.store.delete(&file.path).await?;
             let options = RunOptions {

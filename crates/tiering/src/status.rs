@@ -3,7 +3,7 @@
 use tidemark_storage::tsdb::Layout;
 use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
-use crate::tier::{TieringConfig, TieringError};
+use crate::tier::{TieringConfig, TieringError, read};
 
 /// One tenant's tiers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,10 +36,11 @@ pub async fn tier_status<D: KvDatabase>(
     config: &TieringConfig,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<Vec<TenantStatus>, TieringError> {
-    let tenants = {
-        let tx = db.create_transaction()?;
-        layout.list_tenants(&tx).await?
-    };
+    let tenants = read(db, |tx| {
+        let layout = layout.clone();
+        Box::pin(async move { Ok(layout.list_tenants(tx).await?) })
+    })
+    .await?;
     let mut out = Vec::new();
     for (database, tenant) in tenants {
         progress(&database);
@@ -66,8 +67,12 @@ pub async fn tier_status<D: KvDatabase>(
             })
             .await?;
         status.oldest_hot_partition = (oldest != i64::MAX).then(|| config.partition_start(oldest));
-        let tx = db.create_transaction()?;
-        for entry in layout.tenant_cold_files(&tx, tenant, true).await? {
+        let files = read(db, |tx| {
+            let layout = layout.clone();
+            Box::pin(async move { Ok(layout.tenant_cold_files(tx, tenant, true).await?) })
+        })
+        .await?;
+        for entry in files {
             status.cold_files += 1;
             status.cold_bytes += entry.bytes;
             status.cold_rows += entry.rows;

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use tidemark_storage::cold::{ColdError, ColdStore};
 use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, now_nanos};
-use tidemark_storage::{KvDatabase, KvError, RangeRequest, ReadWindow};
+use tidemark_storage::{
+    KvDatabase, KvError, RangeRequest, ReadWindow, RunOptions, TxError, TxFuture, run,
+};
 
 use crate::partition::{PartitionJob, tier_partition};
 use crate::retention::{collect_garbage, expire};
@@ -34,7 +36,7 @@ pub enum TieringError {
     Corrupt(String),
 }
 
-impl tidemark_storage::TxError for TieringError {
+impl TxError for TieringError {
     fn kv_error(&self) -> Option<&KvError> {
         match self {
             Self::Storage(error) => Some(error),
@@ -198,10 +200,11 @@ impl<D: KvDatabase> Tierer<'_, D> {
         &self,
         report: &(dyn Fn(TierEvent) + Send + Sync),
     ) -> Result<TierStats, TieringError> {
-        let tenants = {
-            let tx = self.db.create_transaction()?;
-            self.layout.list_tenants(&tx).await?
-        };
+        let tenants = read(self.db, |tx| {
+            let layout = self.layout.clone();
+            Box::pin(async move { Ok(layout.list_tenants(tx).await?) })
+        })
+        .await?;
         let mut stats = TierStats::default();
         for (name, tenant) in &tenants {
             self.pass_tenant(name, *tenant, &mut stats, report).await?;
@@ -218,13 +221,16 @@ impl<D: KvDatabase> Tierer<'_, D> {
         report: &(dyn Fn(TierEvent) + Send + Sync),
     ) -> Result<(), TieringError> {
         let now = now_nanos();
-        let (settings, schemas) = {
-            let tx = self.db.create_transaction()?;
-            (
-                self.layout.retention(&tx, tenant).await?,
-                self.layout.schemas(&tx, tenant).await?,
-            )
-        };
+        let (settings, schemas) = read(self.db, |tx| {
+            let layout = self.layout.clone();
+            Box::pin(async move {
+                Ok((
+                    layout.retention(tx, tenant).await?,
+                    layout.schemas(tx, tenant).await?,
+                ))
+            })
+        })
+        .await?;
         let hot = settings
             .hot_nanos
             .unwrap_or(self.config.hot_retention.as_nanos().min(i64::MAX as u128) as i64);
@@ -335,6 +341,30 @@ impl<D: KvDatabase> Tierer<'_, D> {
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Runs a read-only body in a transaction, retried in a new one after a retryable error (the
+/// reads a pass makes outside its writing transactions).
+pub(crate) async fn read_as<D, T, E, F>(db: &D, body: F) -> Result<T, E>
+where
+    D: KvDatabase,
+    E: TxError,
+    F: for<'a> Fn(&'a D::Tx) -> TxFuture<'a, Result<T, E>>,
+{
+    let options = RunOptions {
+        idempotent: true,
+        ..RunOptions::default()
+    };
+    run(db, options, |tx, _| body(tx)).await
+}
+
+/// [`read_as`] for the tiering error.
+pub(crate) async fn read<D, T, F>(db: &D, body: F) -> Result<T, TieringError>
+where
+    D: KvDatabase,
+    F: for<'a> Fn(&'a D::Tx) -> TxFuture<'a, Result<T, TieringError>>,
+{
+    read_as(db, body).await
 }
 
 /// Runs passes forever, `config.interval` apart; errors are logged and retried.
