@@ -388,3 +388,35 @@ async fn clear_hot<D: KvDatabase>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidemark_storage::block::{Block, Column, ColumnValues};
+
+    fn rows(series: u64, count: usize) -> SeriesRows {
+        SeriesRows {
+            series: SeriesId(series),
+            tags: vec![],
+            block: Block {
+                timestamps: (0..count as i64).collect(),
+                columns: vec![Column {
+                    name: "v".into(),
+                    values: ColumnValues::F64(vec![Some(1.0); count]),
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn files_split_at_series_boundaries_under_the_row_cap() {
+        let all = vec![rows(1, 40), rows(2, 40), rows(3, 100), rows(4, 10)];
+        let sizes: Vec<Vec<u64>> = split_files(&all, 90)
+            .iter()
+            .map(|group| group.iter().map(|rows| rows.series.0).collect())
+            .collect();
+        // A series bigger than the cap gets a file of its own; none is ever cut.
+        assert_eq!(sizes, vec![vec![1, 2], vec![3], vec![4]]);
+        assert!(split_files(&[], 90).is_empty());
+    }
+}

@@ -394,3 +394,33 @@ pub async fn run_tiering_loop<D: KvDatabase>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_whole_hours_and_floor_negative_times() {
+        let config = TieringConfig::default();
+        assert_eq!(config.partition_start(DAY_NANOS + 5), DAY_NANOS);
+        assert_eq!(config.partition_start(-1), -DAY_NANOS);
+        let odd = TieringConfig {
+            partition: Duration::from_secs(5_400),
+            ..TieringConfig::default()
+        };
+        // 90 minutes round down to whole buckets (one hour).
+        assert_eq!(odd.partition_nanos(), BUCKET_NANOS);
+    }
+
+    #[test]
+    fn steps_round_trip_their_names() {
+        for step in [
+            TierStep::AfterPut,
+            TierStep::AfterRegister,
+            TierStep::MidClear,
+        ] {
+            assert_eq!(TierStep::parse(step.name()), Some(step));
+        }
+        assert_eq!(TierStep::parse("later"), None);
+    }
+}

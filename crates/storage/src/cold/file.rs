@@ -671,11 +671,17 @@ fn extend_values(into: &mut ColumnValues, from: ColumnValues) {
 impl DecodedRows {
     /// The rows of one series with `start <= time <= end` (rows are sorted by series, then time).
     pub fn series_block(&self, series: SeriesId, start: i64, end: i64) -> Block {
-        let from = self.series.partition_point(|id| *id < series.0);
-        let to = self.series.partition_point(|id| *id <= series.0);
+        // A file not written by Tidemark may be unsorted: the bounds below stay ordered and in
+        // range whatever the binary searches return, so such a file gives wrong rows, not a
+        // panic.
+        let rows = self.block.timestamps.len().min(self.series.len());
+        let from = self.series[..rows].partition_point(|id| *id < series.0);
+        let to = self.series[..rows]
+            .partition_point(|id| *id <= series.0)
+            .max(from);
         let times = &self.block.timestamps[from..to];
         let first = from + times.partition_point(|time| *time < start);
-        let last = from + times.partition_point(|time| *time <= end);
+        let last = (from + times.partition_point(|time| *time <= end)).max(first);
         self.block.slice(first..last)
     }
 
@@ -683,14 +689,19 @@ impl DecodedRows {
     pub fn into_series(self) -> Vec<SeriesRows> {
         let mut out = Vec::new();
         let mut from = 0;
-        while from < self.series.len() {
+        let rows = self.block.timestamps.len().min(self.series.len());
+        while from < rows {
             let id = self.series[from];
-            let to = from + self.series[from..].partition_point(|other| *other == id);
+            let to = self.series[from..rows]
+                .iter()
+                .position(|other| *other != id)
+                .map_or(rows, |offset| from + offset);
             let tags = self
                 .tags
                 .iter()
                 .filter_map(|(name, values)| {
-                    values[from].clone().map(|value| (name.clone(), value))
+                    let value = values.get(from).cloned().flatten()?;
+                    Some((name.clone(), value))
                 })
                 .collect();
             out.push(SeriesRows {
@@ -819,6 +830,35 @@ mod tests {
         assert_eq!(block.rows(), 9_000);
         assert_eq!(block.columns.len(), 1);
         assert_eq!(block.columns[0].values, rows[1].block.columns[1].values);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// A damaged object (flipped, truncated or extended bytes) fails to open or decodes to
+        /// something; it never panics.
+        #[test]
+        fn damaged_files_never_panic(
+            flips in proptest::collection::vec((0usize..100_000, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..100_000,
+        ) {
+            let rows = vec![
+                series(3, "a", 0..300, |t| t as f64 / 4.0),
+                series(9, "b", 0..300, |t| (t as f64).sqrt()),
+            ];
+            let mut bytes = encode_file("m", &rows).unwrap().bytes.to_vec();
+            for (at, value) in flips {
+                let at = at % bytes.len();
+                bytes[at] ^= value;
+            }
+            bytes.truncate(bytes.len() - cut % 64);
+            if let Ok(reader) = ColdFileReader::open(bytes.into()) {
+                let groups: Vec<usize> = (0..reader.row_groups()).collect();
+                if let Ok(decoded) = reader.decode(&groups, |_| true, true) {
+                    let _ = decoded.series_block(SeriesId(3), 0, 100);
+                    let _ = decoded.into_series();
+                }
+            }
+        }
     }
 
     #[test]
