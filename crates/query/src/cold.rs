@@ -20,19 +20,27 @@ use tidemark_storage::{KvResult, KvTransaction};
 use crate::error::{QueryError, QueryResult};
 use crate::scan::ScanSpec;
 
-/// The cold side of one scan: the store and the footers already parsed.
-#[derive(Debug)]
-pub(crate) struct ColdScan {
-    pub(crate) store: ColdStore,
+/// Parsed footers of cold files, shared by every scan of an engine. Files never change once
+/// written (a new version is a new path), so an entry never goes stale; the cache is emptied
+/// when it reaches [`FOOTERS_CACHED`] entries.
+#[derive(Debug, Default)]
+pub(crate) struct FooterCache {
     readers: Mutex<HashMap<String, Arc<ColdFileReader>>>,
 }
 
+/// Footers kept at most (each a few kilobytes of parsed metadata).
+const FOOTERS_CACHED: usize = 4_096;
+
+/// The cold side of one scan.
+#[derive(Debug)]
+pub(crate) struct ColdScan {
+    pub(crate) store: ColdStore,
+    footers: Arc<FooterCache>,
+}
+
 impl ColdScan {
-    pub(crate) fn new(store: ColdStore) -> Self {
-        Self {
-            store,
-            readers: Mutex::default(),
-        }
+    pub(crate) fn new(store: ColdStore, footers: Arc<FooterCache>) -> Self {
+        Self { store, footers }
     }
 
     async fn reader(&self, entry: &ColdFileEntry) -> QueryResult<Arc<ColdFileReader>> {
@@ -43,12 +51,17 @@ impl ColdScan {
             .await
             .map_err(|error| cold_error(entry, error))?;
         let reader = Arc::new(reader);
-        self.lock().insert(entry.path.clone(), reader.clone());
+        let mut cache = self.lock();
+        if cache.len() >= FOOTERS_CACHED {
+            cache.clear();
+        }
+        cache.insert(entry.path.clone(), reader.clone());
         Ok(reader)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ColdFileReader>>> {
-        self.readers
+        self.footers
+            .readers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

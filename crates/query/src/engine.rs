@@ -199,6 +199,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 series: SeriesCache::default(),
                 lanes: config.lanes.max(1),
                 cold: config.cold_store.clone(),
+                footers: Arc::default(),
             }),
             log: Arc::new(QueryLog::default()),
             base,

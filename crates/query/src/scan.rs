@@ -48,6 +48,8 @@ pub(crate) struct Shared<D> {
     pub(crate) lanes: usize,
     /// The cold tier's object store, if any.
     pub(crate) cold: Option<tidemark_storage::cold::ColdStore>,
+    /// Parsed footers of cold files.
+    pub(crate) footers: Arc<crate::cold::FooterCache>,
 }
 
 impl<D> std::fmt::Debug for Shared<D> {

@@ -166,11 +166,12 @@ impl<D: KvDatabase> TableProvider for MeasurementTable<D> {
         let spec = Arc::new(ScanSpec {
             tenant: self.tenant,
             measurement: self.measurement.clone(),
-            cold: self
-                .shared
-                .cold
-                .clone()
-                .map(|store| Arc::new(crate::cold::ColdScan::new(store))),
+            cold: self.shared.cold.clone().map(|store| {
+                Arc::new(crate::cold::ColdScan::new(
+                    store,
+                    self.shared.footers.clone(),
+                ))
+            }),
             schema: schema.clone(),
             columns,
             time: pushdown.time,

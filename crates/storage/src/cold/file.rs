@@ -339,8 +339,8 @@ pub struct DecodedRows {
     pub block: Block,
 }
 
-/// Footer bytes fetched on open; a bigger footer costs a second fetch of the whole file.
-const FOOTER_FETCH: u64 = 1 << 20;
+/// Tail bytes fetched on open; a bigger footer costs a second, exact fetch.
+const FOOTER_FETCH: u64 = 64 * 1024;
 
 impl ColdFileReader {
     /// Parses the footer of a whole file held in memory.
@@ -353,22 +353,29 @@ impl ColdFileReader {
     }
 
     /// Fetches and parses only the footer of a stored file of `size` bytes; row groups are
-    /// fetched by [`decode_remote`](Self::decode_remote), only the projected columns.
+    /// fetched by [`decode_remote`](Self::decode_remote), only the projected columns. The
+    /// reader keeps the parsed footer only, so it is cheap to cache.
     pub async fn open_remote(store: &ColdStore, path: &str, size: u64) -> Result<Self, ColdError> {
         let from = size.saturating_sub(FOOTER_FETCH);
-        let tail = store.get_range(path, from..size).await?;
-        let data = SparseFile {
-            len: size,
-            pieces: vec![(from, tail)],
-        };
-        match Self::from_data(data) {
-            Ok(reader) => Ok(reader),
-            Err(_) if from > 0 => {
-                let whole = store.get_range(path, 0..size).await?;
-                Self::open(whole)
+        let mut tail = store.get_range(path, from..size).await?;
+        let mut start = from;
+        // The last 8 bytes: the footer's length (u32, little endian) and the magic `PAR1`.
+        if tail.len() >= 8 {
+            let length_bytes: [u8; 4] = tail[tail.len() - 8..tail.len() - 4]
+                .try_into()
+                .unwrap_or_default();
+            let needed = u64::from(u32::from_le_bytes(length_bytes)) + 8;
+            if needed > tail.len() as u64 && needed <= size {
+                start = size - needed;
+                tail = store.get_range(path, start..size).await?;
             }
-            Err(error) => Err(error),
         }
+        let mut reader = Self::from_data(SparseFile {
+            len: size,
+            pieces: vec![(start, tail)],
+        })?;
+        reader.data.pieces.clear();
+        Ok(reader)
     }
 
     fn from_data(data: SparseFile) -> Result<Self, ColdError> {
@@ -538,7 +545,7 @@ impl parquet::file::reader::ChunkReader for SparseFile {
             .iter()
             .find_map(|(offset, bytes)| {
                 let from = start.checked_sub(*offset)?;
-                (from <= bytes.len() as u64).then(|| bytes.slice(from as usize..).reader())
+                (from < bytes.len() as u64).then(|| bytes.slice(from as usize..).reader())
             })
             .ok_or_else(|| {
                 parquet::errors::ParquetError::General(format!("byte {start} not fetched"))
