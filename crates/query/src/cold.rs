@@ -12,13 +12,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
+use datafusion::arrow::compute::cast;
 use tidemark_storage::block::Block;
-use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, ColdStore, DecodedRows};
-use tidemark_storage::tsdb::{Layout, SeriesId, merge_blocks};
+use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, ColdSlice, ColdStore, DecodedRows};
+use tidemark_storage::tsdb::{Layout, SeriesId, SeriesKey, merge_blocks};
 use tidemark_storage::{KvResult, KvTransaction};
 
 use crate::error::{QueryError, QueryResult};
-use crate::scan::ScanSpec;
+use crate::scan::{OutputColumn, ScanSpec, tag_array};
 
 /// Parsed footers of cold files, shared by every scan of an engine. Files never change once
 /// written (a new version is a new path), so an entry never goes stale; the cache is emptied
@@ -105,16 +107,16 @@ pub(crate) fn has_series(index: &[ColdFileEntry], series: SeriesId) -> bool {
         .any(|entry| (entry.series_range.0..=entry.series_range.1).contains(&series.0))
 }
 
-/// The cold rows of `series` in `[start, end]` from the files of `index`, merged.
-pub(crate) async fn cold_rows(
+/// The cold rows of `series` in `[start, end]` from the files of `index`, oldest file first.
+pub(crate) async fn cold_slices(
     cold: &ColdScan,
     lane: &mut LaneCold,
     index: &[ColdFileEntry],
     spec: &ScanSpec,
     series: SeriesId,
     (start, end): (i64, i64),
-) -> QueryResult<Option<Block>> {
-    let mut blocks = Vec::new();
+) -> QueryResult<Vec<ColdSlice>> {
+    let mut slices = Vec::new();
     for entry in index {
         let holds = (entry.series_range.0..=entry.series_range.1).contains(&series.0)
             && entry.time_range.1 >= start
@@ -146,27 +148,88 @@ pub(crate) async fn cold_rows(
                 rows
             }
         };
-        let block = decoded.series_block(series, start, end);
-        if block.rows() > 0 {
-            blocks.push(block);
+        let slice = decoded.series_slice(series, start, end);
+        if slice.rows() > 0 {
+            slices.push(slice);
         }
     }
-    Ok(match blocks.len() {
-        0 => None,
-        1 => blocks.pop(),
-        _ => Some(merge_blocks(blocks, start, end)),
-    })
+    Ok(slices)
+}
+
+/// A series' rows for one step: Arrow slices of cold files as they are, or merged blocks.
+#[derive(Debug)]
+pub(crate) enum Combined {
+    Slices(Vec<ColdSlice>),
+    Blocks(Vec<Block>),
 }
 
 /// Puts a series' cold rows under its hot buckets: one value per field and time, hot wins.
-pub(crate) fn combine(
-    cold: Option<Block>,
-    hot: Vec<Block>,
-    (start, end): (i64, i64),
-) -> Vec<Block> {
-    match cold {
-        None => hot,
-        Some(cold) if hot.is_empty() => vec![cold],
-        Some(cold) => vec![merge_blocks(std::iter::once(cold).chain(hot), start, end)],
+/// Cold rows alone, from files disjoint in time (one per partition, the normal case), pass
+/// through as zero-copy slices, in time order.
+pub(crate) fn combine(cold: Vec<ColdSlice>, hot: Vec<Block>, (start, end): (i64, i64)) -> Combined {
+    if cold.is_empty() {
+        return Combined::Blocks(hot);
     }
+    let mut by_time: Vec<&ColdSlice> = cold.iter().collect();
+    by_time.sort_by_key(|slice| slice.times.value(0));
+    let disjoint = by_time
+        .windows(2)
+        .all(|pair| pair[0].times.value(pair[0].rows() - 1) < pair[1].times.value(0));
+    if hot.is_empty() && disjoint {
+        return Combined::Slices(by_time.into_iter().cloned().collect());
+    }
+    // Overlapping rows: merged in index order (oldest file first), then hot on top.
+    let blocks = cold.iter().map(ColdSlice::to_block).chain(hot);
+    Combined::Blocks(vec![merge_blocks(blocks, start, end)])
+}
+
+/// Output batches straight from cold slices (no copy of the field values).
+pub(crate) fn slice_batches(
+    spec: &ScanSpec,
+    key: Option<&SeriesKey>,
+    slices: &[ColdSlice],
+) -> QueryResult<Vec<RecordBatch>> {
+    let size = spec.batch_size.max(1);
+    let mut out = Vec::new();
+    for slice in slices {
+        let rows = slice.rows();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(spec.columns.len());
+        for (column, field) in spec.columns.iter().zip(spec.schema.fields()) {
+            let array: ArrayRef = match column {
+                OutputColumn::Time => Arc::new(slice.times.clone()),
+                OutputColumn::Tag(name) => {
+                    let value = key.and_then(|key| {
+                        key.tags
+                            .iter()
+                            .find(|(tag, _)| tag == name)
+                            .map(|(_, value)| value.as_str())
+                    });
+                    tag_array(value, rows)
+                }
+                OutputColumn::Field(name, _) => {
+                    match slice
+                        .fields
+                        .iter()
+                        .find(|(field_name, _)| field_name == name)
+                    {
+                        Some((_, array)) if array.data_type() == field.data_type() => array.clone(),
+                        Some((_, array)) => cast(array, field.data_type()).map_err(|error| {
+                            QueryError::Corrupt(format!("cold column {name}: {error}"))
+                        })?,
+                        None => new_null_array(field.data_type(), rows),
+                    }
+                }
+            };
+            columns.push(array);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(spec.schema.clone(), columns, &options)
+            .map_err(|error| QueryError::Internal(format!("building a batch: {error}")))?;
+        out.extend(
+            (0..rows)
+                .step_by(size)
+                .map(|offset| batch.slice(offset, size.min(rows - offset))),
+        );
+    }
+    Ok(out)
 }

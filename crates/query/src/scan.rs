@@ -28,7 +28,9 @@ use tidemark_storage::tsdb::{
 };
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow};
 
-use crate::cold::{ColdScan, LaneCold, cold_rows, combine, has_series, read_index};
+use crate::cold::{
+    ColdScan, Combined, LaneCold, cold_slices, combine, has_series, read_index, slice_batches,
+};
 use crate::error::{QueryError, QueryResult};
 use crate::predicate::TimeRange;
 use crate::select::SeriesCache;
@@ -218,9 +220,9 @@ fn lane<D: KvDatabase>(
                     cursor.next_bucket.max(spec.time.start),
                     next_bucket.map_or(spec.time.end, |next| (next - 1).min(spec.time.end)),
                 );
-                let cold = match &spec.cold {
+                let slices = match &spec.cold {
                     Some(cold) if has_series(&step.index, cursor.series) => {
-                        cold_rows(
+                        cold_slices(
                             cold,
                             &mut state.cold,
                             &step.index,
@@ -230,18 +232,24 @@ fn lane<D: KvDatabase>(
                         )
                         .await?
                     }
-                    _ => None,
+                    _ => Vec::new(),
                 };
-                let blocks = combine(cold, step.blocks, span);
+                let rows = match combine(slices, step.blocks, span) {
+                    Combined::Blocks(blocks) if blocks.iter().all(|block| block.rows() == 0) => {
+                        None
+                    }
+                    Combined::Slices(slices) if slices.is_empty() => None,
+                    other => Some(other),
+                };
                 if let Some(next_bucket) = next_bucket {
                     state.cursor = Some(Cursor {
                         next_bucket,
                         ..cursor_clone(&cursor)
                     });
                 }
-                if blocks.iter().all(|block| block.rows() == 0) {
+                let Some(rows) = rows else {
                     continue;
-                }
+                };
                 if spec.wants_tags() && cursor.key.is_none() {
                     let key = series_key(&shared, &spec, &mut state.window, cursor.series).await?;
                     cursor.key = Some(key.clone());
@@ -249,7 +257,12 @@ fn lane<D: KvDatabase>(
                         next.key = Some(key);
                     }
                 }
-                let batches = to_batches(&spec, cursor.key.as_deref(), &blocks)?;
+                let batches = match rows {
+                    Combined::Blocks(blocks) => to_batches(&spec, cursor.key.as_deref(), &blocks)?,
+                    Combined::Slices(slices) => {
+                        slice_batches(&spec, cursor.key.as_deref(), &slices)?
+                    }
+                };
                 return Ok(Some((batches, state)));
             }
         }
@@ -494,7 +507,7 @@ fn time_array(blocks: &[Block], rows: usize) -> ArrayRef {
     Arc::new(TimestampNanosecondArray::from(times).with_timezone(crate::table::TIME_ZONE))
 }
 
-fn tag_array(value: Option<&str>, rows: usize) -> ArrayRef {
+pub(crate) fn tag_array(value: Option<&str>, rows: usize) -> ArrayRef {
     let (keys, values) = match value {
         Some(value) => (
             Int32Array::from(vec![0; rows]),

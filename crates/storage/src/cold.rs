@@ -9,6 +9,7 @@
 //! makes hot win). Tiering registers a file before it clears the hot keys the file holds.
 
 pub mod file;
+pub mod read;
 pub mod store;
 
 use crate::error::KvResult;
@@ -16,7 +17,8 @@ use crate::keys::{Bytes as TupleBytes, pack, unpack};
 use crate::kv::{KvTransaction, RangeRequest, StreamingMode};
 use crate::tsdb::{Layout, TenantId};
 
-pub use file::{ColdFileReader, DecodedRows, EncodedFile, SeriesRows, decimal_scale, encode_file};
+pub use file::{EncodedFile, SeriesRows, decimal_scale, encode_file};
+pub use read::{ColdFileReader, ColdSlice, DecodedRows};
 pub use store::{ColdStore, ObjectInfo, ObjectStoreConfig};
 
 /// Why a cold-tier operation failed (KV errors are reported by the caller's own enum).
