@@ -11,7 +11,7 @@ con = duckdb.connect()
 con.execute(f"SET threads = {threads}")
 con.execute("SET TimeZone = 'UTC'")
 sql = f"""
-SELECT hostname, time_bucket(INTERVAL '1 day', time) AS day, sum(usage_user) AS total
+SELECT hostname, time_bucket(INTERVAL '1 day', time::TIMESTAMPTZ)::TIMESTAMP AS day, sum(usage_user) AS total
 FROM read_parquet('{glob}')
 GROUP BY hostname, day
 ORDER BY hostname, day
