@@ -32,6 +32,9 @@ pub(crate) struct ColdArgs {
     /// Timed runs of the aggregate on each engine (after one warm-up run).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Keep the data directory (its path is printed) for looking at the files afterwards.
+    #[arg(long)]
+    keep: bool,
     /// Python with `duckdb` installed [default: a virtual environment created in DIR].
     #[arg(long)]
     python: Option<PathBuf>,
@@ -138,7 +141,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 pub(crate) async fn run(args: ColdArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.servers.dir)?;
-    let scratch = tempfile::tempdir_in(&args.servers.dir)?;
+    let mut scratch = tempfile::tempdir_in(&args.servers.dir)?;
+    if args.keep {
+        scratch.disable_cleanup(true);
+        println!("data kept in {}", scratch.path().display());
+    }
     let binary = tidemark_binary(args.servers.tidemark_bin.as_deref())?;
     let data = scratch.path().join("tidemark");
     let values = (args.hosts * args.days * 8_640 * tsbs::FIELDS.len()) as f64;

@@ -100,6 +100,15 @@ pub(crate) async fn read_index<T: KvTransaction>(
     Ok(entries)
 }
 
+/// The time span of the indexed files that may hold `series`, if any.
+pub(crate) fn cold_span(index: &[ColdFileEntry], series: SeriesId) -> Option<(i64, i64)> {
+    index
+        .iter()
+        .filter(|entry| (entry.series_range.0..=entry.series_range.1).contains(&series.0))
+        .map(|entry| entry.time_range)
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
 /// True when some indexed file may hold `series`.
 pub(crate) fn has_series(index: &[ColdFileEntry], series: SeriesId) -> bool {
     index

@@ -29,7 +29,8 @@ use tidemark_storage::tsdb::{
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow};
 
 use crate::cold::{
-    ColdScan, Combined, LaneCold, cold_slices, combine, has_series, read_index, slice_batches,
+    ColdScan, Combined, LaneCold, cold_slices, cold_span, combine, has_series, read_index,
+    slice_batches,
 };
 use crate::error::{QueryError, QueryResult};
 use crate::predicate::TimeRange;
@@ -191,16 +192,18 @@ fn lane<D: KvDatabase>(
                         None => return Ok(None),
                     },
                 };
-                // Bound a step by time when cold files may hold this series.
-                let step_last = if has_series(&state.cold.index, cursor.series) {
-                    last_bucket.min(
-                        cursor
-                            .next_bucket
-                            .saturating_add(MAX_COLD_STEP - tidemark_storage::tsdb::BUCKET_NANOS),
-                    )
-                } else {
-                    last_bucket
-                };
+                // Bound a step by time where cold files may hold this series (only over their
+                // time span: unbounded queries must not walk empty centuries week by week).
+                let step_last =
+                    match cold_span(&state.cold.index, cursor.series) {
+                        Some((first, last)) if cursor.next_bucket <= last => {
+                            let from = cursor.next_bucket.max(bucket_start(first));
+                            last_bucket.min(from.saturating_add(
+                                MAX_COLD_STEP - tidemark_storage::tsdb::BUCKET_NANOS,
+                            ))
+                        }
+                        _ => last_bucket,
+                    };
                 let step = read_buckets(
                     &mut state.window,
                     &mut state.cold,
