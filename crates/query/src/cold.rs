@@ -20,7 +20,7 @@ use tidemark_storage::tsdb::{Layout, SeriesId, SeriesKey, merge_blocks};
 use tidemark_storage::{KvResult, KvTransaction};
 
 use crate::error::{QueryError, QueryResult};
-use crate::scan::{OutputColumn, ScanSpec, tag_array};
+use crate::scan::{OutputColumn, ScanSpec, tag_array, tag_value};
 
 /// Parsed footers of cold files, shared by every scan of an engine. Files never change once
 /// written (a new version is a new path), so an entry never goes stale; the cache is emptied
@@ -206,15 +206,7 @@ pub(crate) fn slice_batches(
         for (column, field) in spec.columns.iter().zip(spec.schema.fields()) {
             let array: ArrayRef = match column {
                 OutputColumn::Time => Arc::new(slice.times.clone()),
-                OutputColumn::Tag(name) => {
-                    let value = key.and_then(|key| {
-                        key.tags
-                            .iter()
-                            .find(|(tag, _)| tag == name)
-                            .map(|(_, value)| value.as_str())
-                    });
-                    tag_array(value, rows)
-                }
+                OutputColumn::Tag(name) => tag_array(tag_value(key, name), rows),
                 OutputColumn::Field(name, _) => {
                     match slice
                         .fields

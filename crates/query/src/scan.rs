@@ -480,15 +480,7 @@ fn to_batches(
         .iter()
         .map(|column| match column {
             OutputColumn::Time => time_array(blocks, rows),
-            OutputColumn::Tag(name) => {
-                let value = key.and_then(|key| {
-                    key.tags
-                        .iter()
-                        .find(|(tag, _)| tag == name)
-                        .map(|(_, value)| value.as_str())
-                });
-                tag_array(value, rows)
-            }
+            OutputColumn::Tag(name) => tag_array(tag_value(key, name), rows),
             OutputColumn::Field(name, kind) => field_array(blocks, name, *kind, rows),
         })
         .collect();
@@ -508,6 +500,14 @@ fn time_array(blocks: &[Block], rows: usize) -> ArrayRef {
         times.extend_from_slice(&block.timestamps);
     }
     Arc::new(TimestampNanosecondArray::from(times).with_timezone(crate::table::TIME_ZONE))
+}
+
+/// The value of tag `name` in a series key (none when the series lacks the tag).
+pub(crate) fn tag_value<'a>(key: Option<&'a SeriesKey>, name: &str) -> Option<&'a str> {
+    key?.tags
+        .iter()
+        .find(|(tag, _)| tag == name)
+        .map(|(_, value)| value.as_str())
 }
 
 pub(crate) fn tag_array(value: Option<&str>, rows: usize) -> ArrayRef {

@@ -22,9 +22,9 @@ use tidemark_storage::cold::store::{checksum_of, object_path};
 use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, SeriesRows, encode_file};
 use tidemark_storage::keys::key_after;
 use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks, now_nanos};
-use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow, RunOptions, run};
+use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError, read};
+use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError, clear_ranges, read};
 
 /// Clear ranges per transaction (each a few hundred bytes of mutation).
 const CLEARS_PER_TRANSACTION: usize = 2_000;
@@ -371,20 +371,11 @@ async fn clear_hot<D: KvDatabase>(
         if index == 1 {
             tierer.maybe_pause(TierStep::MidClear, report).await;
         }
-        let clears: Vec<(Vec<u8>, Vec<u8>)> = batch
+        let clears = batch
             .iter()
             .map(|range| (range.begin.clone(), key_after(&range.last)))
             .collect();
-        run(tierer.db, options, |tx, _| {
-            let clears = clears.clone();
-            Box::pin(async move {
-                for (begin, end) in &clears {
-                    tx.clear_range(begin, end);
-                }
-                Ok::<_, TieringError>(())
-            })
-        })
-        .await?;
+        clear_ranges(tierer.db, options, clears).await?;
     }
     Ok(())
 }

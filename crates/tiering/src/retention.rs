@@ -10,9 +10,9 @@
 use std::collections::HashSet;
 
 use tidemark_storage::tsdb::{BUCKET_NANOS, TenantId, bucket_start, now_nanos};
-use tidemark_storage::{KvDatabase, KvTransaction, ReadWindow, RunOptions, run};
+use tidemark_storage::{KvDatabase, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, Tierer, TieringError, read};
+use crate::tier::{TierEvent, TierStats, Tierer, TieringError, clear_ranges, read};
 
 /// Series whose hot ranges one transaction clears.
 const SERIES_PER_TRANSACTION: usize = 1_000;
@@ -65,20 +65,11 @@ pub(crate) async fn expire<D: KvDatabase>(
         );
     }
     for batch in series.chunks(SERIES_PER_TRANSACTION) {
-        let clears: Vec<(Vec<u8>, Vec<u8>)> = batch
+        let clears = batch
             .iter()
             .map(|id| layout.data_range(tenant, *id, i64::MIN, last_bucket))
             .collect();
-        run(tierer.db, options, |tx, _| {
-            let clears = clears.clone();
-            Box::pin(async move {
-                for (begin, end) in &clears {
-                    tx.clear_range(begin, end);
-                }
-                Ok::<_, TieringError>(())
-            })
-        })
-        .await?;
+        clear_ranges(tierer.db, options, clears).await?;
     }
     report(TierEvent::Expired {
         database: database.to_string(),

@@ -13,7 +13,8 @@ use std::time::Duration;
 use tidemark_storage::cold::{ColdError, ColdStore};
 use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, now_nanos};
 use tidemark_storage::{
-    KvDatabase, KvError, RangeRequest, ReadWindow, RunOptions, TxError, TxFuture, run,
+    KvDatabase, KvError, KvTransaction, RangeRequest, ReadWindow, RunOptions, TxError, TxFuture,
+    run,
 };
 
 use crate::partition::{PartitionJob, tier_partition};
@@ -356,6 +357,24 @@ where
         ..RunOptions::default()
     };
     run(db, options, |tx, _| body(tx)).await
+}
+
+/// Clears `[begin, end)` ranges in one transaction.
+pub(crate) async fn clear_ranges<D: KvDatabase>(
+    db: &D,
+    options: RunOptions,
+    clears: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<(), TieringError> {
+    run(db, options, |tx, _| {
+        let clears = clears.clone();
+        Box::pin(async move {
+            for (begin, end) in &clears {
+                tx.clear_range(begin, end);
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// [`read_as`] for the tiering error.
