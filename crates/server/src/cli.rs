@@ -5,6 +5,7 @@ pub mod compact;
 pub mod dump;
 pub mod import;
 pub mod query;
+pub mod retention;
 pub mod tier;
 pub mod token;
 

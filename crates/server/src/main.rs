@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tidemark_server::cli::{compact, dump, import, query, tier, token};
+use tidemark_server::cli::{compact, dump, import, query, retention, tier, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -32,6 +32,8 @@ enum Command {
     Compact(compact::CompactArgs),
     /// Run SQL on a running server and print the result.
     Query(query::QueryArgs),
+    /// Set a database's own retention (on a stopped server's data directory).
+    Retention(retention::RetentionArgs),
     /// Tier cold partitions to object storage, or show the tiers.
     #[command(subcommand)]
     Tier(tier::TierCommand),
@@ -95,6 +97,20 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Query(args) => runtime()?.block_on(query::run(args)),
+        Command::Retention(args) => {
+            let days = |nanos: Option<i64>| {
+                nanos.map_or("server default".to_string(), |n| {
+                    format!("{:.2} days", n as f64 / 86_400e9)
+                })
+            };
+            let settings = runtime()?.block_on(retention::set(args))?;
+            println!(
+                "hot: {}, total: {}",
+                days(settings.hot_nanos),
+                days(settings.total_nanos)
+            );
+            Ok(())
+        }
         Command::Tier(tier::TierCommand::Run(args)) => runtime()?.block_on(tier::run(args)),
         Command::Tier(tier::TierCommand::Status(args)) => runtime()?.block_on(tier::status(args)),
         Command::Compact(args) => {

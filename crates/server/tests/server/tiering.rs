@@ -493,3 +493,45 @@ async fn tiering_to_an_s3_compatible_server() {
     let _ = moto.kill();
     let _ = moto.wait();
 }
+
+fn set_retention(data_dir: &Path, args: &[&str]) -> String {
+    let output = binary()
+        .args(["retention", "--db", "tiers", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env_remove("TIDEMARK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_retention_overrides_the_server_default() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data_dir = scratch.path().join("data");
+    let server = TestServer::start_in(&data_dir, &quiet_tiering());
+    let points = dataset(-10..-8, base());
+    write(&server, &points).await;
+    server.terminate();
+
+    // Kept hot for 30 days: the default 7-day pass moves nothing.
+    let shown = set_retention(&data_dir, &["--hot", "30d"]);
+    assert!(shown.contains("hot: 30.00 days"), "{shown}");
+    let server = TestServer::start_in(&data_dir, &quiet_tiering());
+    tier_run(&server).await;
+    assert_eq!(status(&server).await["cold_files"], 0);
+    server.terminate();
+
+    // Back to the server's default: both days move, and nothing changes for queries.
+    let shown = set_retention(&data_dir, &["--hot", "default"]);
+    assert!(shown.contains("hot: server default"), "{shown}");
+    let server = TestServer::start_in(&data_dir, &quiet_tiering());
+    tier_run(&server).await;
+    assert_eq!(status(&server).await["cold_files"], 2);
+    assert_summary(&summary(&server).await, &expected(&points));
+}
