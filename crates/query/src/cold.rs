@@ -92,9 +92,7 @@ pub(crate) async fn read_index<T: KvTransaction>(
     let mut entries = layout
         .cold_files(tx, spec.tenant, &spec.measurement, spec.time.end, true)
         .await?;
-    entries.retain(|entry| {
-        entry.time_range.1 >= spec.time.start && entry.time_range.0 <= spec.time.end
-    });
+    entries.retain(|entry| entry.overlaps(spec.time.start, spec.time.end));
     // Older files first: where two files hold a value, the newer one wins.
     entries.sort_by_key(|entry| entry.created);
     Ok(entries)
@@ -104,16 +102,9 @@ pub(crate) async fn read_index<T: KvTransaction>(
 pub(crate) fn cold_span(index: &[ColdFileEntry], series: SeriesId) -> Option<(i64, i64)> {
     index
         .iter()
-        .filter(|entry| (entry.series_range.0..=entry.series_range.1).contains(&series.0))
+        .filter(|entry| entry.may_hold(series))
         .map(|entry| entry.time_range)
         .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-}
-
-/// True when some indexed file may hold `series`.
-pub(crate) fn has_series(index: &[ColdFileEntry], series: SeriesId) -> bool {
-    index
-        .iter()
-        .any(|entry| (entry.series_range.0..=entry.series_range.1).contains(&series.0))
 }
 
 /// The cold rows of `series` in `[start, end]` from the files of `index`, oldest file first.
@@ -127,10 +118,7 @@ pub(crate) async fn cold_slices(
 ) -> QueryResult<Vec<ColdSlice>> {
     let mut slices = Vec::new();
     for entry in index {
-        let holds = (entry.series_range.0..=entry.series_range.1).contains(&series.0)
-            && entry.time_range.1 >= start
-            && entry.time_range.0 <= end;
-        if !holds {
+        if !entry.may_hold(series) || !entry.overlaps(start, end) {
             continue;
         }
         let reader = cold.reader(entry).await?;

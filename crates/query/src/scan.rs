@@ -29,8 +29,7 @@ use tidemark_storage::tsdb::{
 use tidemark_storage::{KvDatabase, KvTransaction, RangeRequest, ReadWindow};
 
 use crate::cold::{
-    ColdScan, Combined, LaneCold, cold_slices, cold_span, combine, has_series, read_index,
-    slice_batches,
+    ColdScan, Combined, LaneCold, cold_slices, cold_span, combine, read_index, slice_batches,
 };
 use crate::error::{QueryError, QueryResult};
 use crate::predicate::TimeRange;
@@ -224,7 +223,7 @@ fn lane<D: KvDatabase>(
                     next_bucket.map_or(spec.time.end, |next| (next - 1).min(spec.time.end)),
                 );
                 let slices = match &spec.cold {
-                    Some(cold) if has_series(&step.index, cursor.series) => {
+                    Some(cold) if cold_span(&step.index, cursor.series).is_some() => {
                         cold_slices(
                             cold,
                             &mut state.cold,

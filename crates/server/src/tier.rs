@@ -93,7 +93,7 @@ pub async fn run<D: KvDatabase>(
         };
         let _ = sender.send(last);
     });
-    let lines = tokio_stream_lines(receiver);
+    let lines = json_lines(receiver);
     (
         [(header::CONTENT_TYPE, "application/jsonl")],
         Body::from_stream(lines),
@@ -101,7 +101,7 @@ pub async fn run<D: KvDatabase>(
         .into_response()
 }
 
-fn tokio_stream_lines(
+fn json_lines(
     receiver: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
 ) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> {
     futures::stream::unfold(receiver, |mut receiver| async move {

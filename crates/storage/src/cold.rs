@@ -77,6 +77,16 @@ pub struct ColdFileEntry {
 }
 
 impl ColdFileEntry {
+    /// True when the file's series range includes `series`.
+    pub fn may_hold(&self, series: crate::tsdb::SeriesId) -> bool {
+        (self.series_range.0..=self.series_range.1).contains(&series.0)
+    }
+
+    /// True when the file's rows may fall in `[start, end]`.
+    pub fn overlaps(&self, start: i64, end: i64) -> bool {
+        self.time_range.1 >= start && self.time_range.0 <= end
+    }
+
     fn key(&self, layout: &Layout, tenant: TenantId) -> Vec<u8> {
         layout.cold_file(tenant, &self.measurement, self.partition.0, &self.file_id)
     }

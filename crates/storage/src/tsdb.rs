@@ -199,9 +199,7 @@ impl Layout {
 
     /// The bucket start of a data key.
     pub fn data_bucket(&self, key: &[u8]) -> Option<i64> {
-        let (_, _, _, bucket, _): (u64, String, u64, i64, Versionstamp) =
-            self.root.unpack(key).ok()?;
-        Some(bucket)
+        self.data_entry(key).map(|(_, bucket)| bucket)
     }
 
     /// `(tid, "x", bucket_start, series_id)` → empty: the bucket has blocks to compact.

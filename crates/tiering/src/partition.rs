@@ -22,7 +22,9 @@ use tidemark_storage::cold::store::{checksum_of, object_path};
 use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, SeriesRows, encode_file};
 use tidemark_storage::keys::key_after;
 use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks, now_nanos};
-use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow, RunOptions, run};
+use tidemark_storage::{
+    KvDatabase, KvResult, KvTransaction, RangeRequest, ReadWindow, RunOptions, run,
+};
 
 use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError, clear_ranges, read};
 
@@ -54,15 +56,10 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
 ) -> Result<(), TieringError> {
     let layout = tierer.layout;
     let (tenant, measurement, start) = (job.tenant, job.measurement.to_string(), job.partition.0);
-    let existing: Vec<ColdFileEntry> = read(tierer.db, |tx| {
+    let existing = read(tierer.db, |tx| {
         let (layout, measurement) = (layout.clone(), measurement.clone());
         Box::pin(async move {
-            Ok(layout
-                .cold_files(tx, tenant, &measurement, start, true)
-                .await?
-                .into_iter()
-                .filter(|entry| entry.partition.0 == start)
-                .collect())
+            Ok(partition_files(tx, &layout, tenant, &measurement, start, true).await?)
         })
     })
     .await?;
@@ -71,10 +68,7 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
     let mut window = ReadWindow::new(tierer.db.clone());
     for (series, block) in hot {
         match rows.get_mut(&series) {
-            Some(cold) => {
-                let old = std::mem::take(&mut cold.block);
-                cold.block = merge_blocks([old, block], i64::MIN, i64::MAX);
-            }
+            Some(cold) => merge_newer(cold, block),
             None => {
                 let key = series_tags(tierer, &mut window, job, series).await?;
                 rows.insert(
@@ -151,6 +145,12 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
     Ok(())
 }
 
+/// Puts `newer` over a series' rows under the dedup rule (newer values win).
+fn merge_newer(rows: &mut SeriesRows, newer: Block) {
+    let older = std::mem::take(&mut rows.block);
+    rows.block = merge_blocks([older, newer], i64::MIN, i64::MAX);
+}
+
 fn rand_id() -> u128 {
     rand::random()
 }
@@ -173,10 +173,7 @@ async fn read_cold<D: KvDatabase>(
         let groups: Vec<usize> = (0..reader.row_groups()).collect();
         for series in reader.decode(&groups, |_| true, true)?.into_series() {
             match rows.get_mut(&series.series) {
-                Some(existing) => {
-                    let old = std::mem::take(&mut existing.block);
-                    existing.block = merge_blocks([old, series.block], i64::MIN, i64::MAX);
-                }
+                Some(existing) => merge_newer(existing, series.block),
                 None => {
                     rows.insert(series.series, series);
                 }
@@ -230,8 +227,9 @@ async fn read_hot<D: KvDatabase>(
         }
         finish_bucket(layout, job, *series, bucket, &mut merged, &mut ranges);
         if !merged.is_empty() {
-            // Buckets are disjoint in time and in order, so concatenating keeps time sorted.
-            blocks.push((*series, concat_blocks(merged)));
+            // Buckets are disjoint and in time order: this concatenates (one block is returned
+            // as it is).
+            blocks.push((*series, merge_blocks(merged, i64::MIN, i64::MAX)));
         }
     }
     Ok((blocks, ranges))
@@ -252,15 +250,6 @@ fn finish_bucket(
             last,
         });
     }
-}
-
-/// Joins time-ordered, disjoint blocks into one (columns by name; absent where missing).
-fn concat_blocks(blocks: Vec<Block>) -> Block {
-    if blocks.len() == 1 {
-        return blocks.into_iter().next().unwrap_or_default();
-    }
-    // merge_blocks of disjoint sorted blocks is a concatenation with the column union.
-    merge_blocks(blocks, i64::MIN, i64::MAX)
 }
 
 async fn series_tags<D: KvDatabase>(
@@ -305,6 +294,22 @@ fn split_files(rows: &[SeriesRows], max_rows: usize) -> Vec<&[SeriesRows]> {
     files
 }
 
+/// The index entries of the partition starting at `start`.
+async fn partition_files<T: KvTransaction>(
+    tx: &T,
+    layout: &Layout,
+    tenant: TenantId,
+    measurement: &str,
+    start: i64,
+    snapshot: bool,
+) -> KvResult<Vec<ColdFileEntry>> {
+    let mut files = layout
+        .cold_files(tx, tenant, measurement, start, snapshot)
+        .await?;
+    files.retain(|entry| entry.partition.0 == start);
+    Ok(files)
+}
+
 /// Swaps the partition's index entries; false when they are no longer `existing`.
 async fn register<D: KvDatabase>(
     tierer: &Tierer<'_, D>,
@@ -313,10 +318,7 @@ async fn register<D: KvDatabase>(
     entries: &[ColdFileEntry],
     now: i64,
 ) -> Result<bool, TieringError> {
-    let options = RunOptions {
-        idempotent: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::idempotent();
     let (tenant, measurement, start) = (job.tenant, job.measurement.to_string(), job.partition.0);
     run(tierer.db, options, |tx, _| {
         let layout = tierer.layout.clone();
@@ -325,12 +327,7 @@ async fn register<D: KvDatabase>(
         let entries = entries.to_vec();
         Box::pin(async move {
             // Serializable: a concurrent swap of the same partition aborts one of the two.
-            let current: Vec<ColdFileEntry> = layout
-                .cold_files(tx, tenant, &measurement, start, false)
-                .await?
-                .into_iter()
-                .filter(|entry| entry.partition.0 == start)
-                .collect();
+            let current = partition_files(tx, &layout, tenant, &measurement, start, false).await?;
             let ours =
                 |entry: &ColdFileEntry| entries.iter().any(|new| new.file_id == entry.file_id);
             if current.iter().all(ours) && !current.is_empty() {
@@ -358,9 +355,8 @@ async fn clear_hot<D: KvDatabase>(
     report: &(dyn Fn(TierEvent) + Send + Sync),
 ) -> Result<(), TieringError> {
     let options = RunOptions {
-        idempotent: true,
         batch_priority: true,
-        ..RunOptions::default()
+        ..RunOptions::idempotent()
     };
     // The test hook stops halfway, so it needs at least two transactions.
     let per_transaction = match tierer.config.pause_at {

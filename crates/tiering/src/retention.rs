@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use tidemark_storage::tsdb::{BUCKET_NANOS, TenantId, bucket_start, now_nanos};
 use tidemark_storage::{KvDatabase, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, Tierer, TieringError, clear_ranges, read};
+use crate::tier::{TierEvent, TierStats, Tierer, TieringError, clear_ranges, nanos, read};
 
 /// Series whose hot ranges one transaction clears.
 const SERIES_PER_TRANSACTION: usize = 1_000;
@@ -27,10 +27,7 @@ pub(crate) async fn expire<D: KvDatabase>(
 ) -> Result<(), TieringError> {
     let layout = tierer.layout;
     let now = now_nanos();
-    let options = RunOptions {
-        idempotent: true,
-        ..RunOptions::default()
-    };
+    let options = RunOptions::idempotent();
     let files = run(tierer.db, options, |tx, _| {
         let layout = layout.clone();
         Box::pin(async move {
@@ -86,7 +83,7 @@ pub(crate) async fn collect_garbage<D: KvDatabase>(
     report: &(dyn Fn(TierEvent) + Send + Sync),
 ) -> Result<(), TieringError> {
     let layout = tierer.layout;
-    let grace = tierer.config.grace.as_nanos().min(i64::MAX as u128) as i64;
+    let grace = nanos(tierer.config.grace);
     let horizon = now_nanos().saturating_sub(grace);
     // List first: anything registered after this listing is in the index read below.
     let objects = tierer.store.list().await?;
@@ -127,12 +124,8 @@ pub(crate) async fn collect_garbage<D: KvDatabase>(
         .await?;
         for file in retired {
             tierer.store.delete(&file.path).await?;
-            let options = RunOptions {
-                idempotent: true,
-                ..RunOptions::default()
-            };
             let tenant = *tenant;
-            run(tierer.db, options, |tx, _| {
+            run(tierer.db, RunOptions::idempotent(), |tx, _| {
                 let file = file.clone();
                 let layout = layout.clone();
                 Box::pin(async move {

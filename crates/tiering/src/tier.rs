@@ -112,10 +112,14 @@ impl Default for TieringConfig {
     }
 }
 
+/// A duration in nanoseconds, saturating at `i64::MAX` (about 292 years).
+pub fn nanos(duration: Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
+
 impl TieringConfig {
     pub(crate) fn partition_nanos(&self) -> i64 {
-        let nanos = self.partition.as_nanos().min(i64::MAX as u128) as i64;
-        (nanos / BUCKET_NANOS).max(1) * BUCKET_NANOS
+        (nanos(self.partition) / BUCKET_NANOS).max(1) * BUCKET_NANOS
     }
 
     /// The start of the partition holding `time`.
@@ -234,12 +238,10 @@ impl<D: KvDatabase> Tierer<'_, D> {
         .await?;
         let hot = settings
             .hot_nanos
-            .unwrap_or(self.config.hot_retention.as_nanos().min(i64::MAX as u128) as i64);
-        let total = settings.total_nanos.or_else(|| {
-            self.config
-                .retention
-                .map(|total| total.as_nanos().min(i64::MAX as u128) as i64)
-        });
+            .unwrap_or(nanos(self.config.hot_retention));
+        let total = settings
+            .total_nanos
+            .or_else(|| self.config.retention.map(nanos));
         if let Some(total) = total {
             expire(self, name, tenant, now.saturating_sub(total), stats, report).await?;
         }
@@ -352,11 +354,7 @@ where
     E: TxError,
     F: for<'a> Fn(&'a D::Tx) -> TxFuture<'a, Result<T, E>>,
 {
-    let options = RunOptions {
-        idempotent: true,
-        ..RunOptions::default()
-    };
-    run(db, options, |tx, _| body(tx)).await
+    run(db, RunOptions::idempotent(), |tx, _| body(tx)).await
 }
 
 /// Clears `[begin, end)` ranges in one transaction.

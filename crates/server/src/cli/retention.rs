@@ -27,11 +27,14 @@ pub struct RetentionArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-fn nanos(key: &'static str, text: Option<&str>, old: Option<i64>) -> anyhow::Result<Option<i64>> {
+/// A flag's change: `None` keeps the stored value, `Some(None)` restores the server default.
+fn change(key: &'static str, text: Option<&str>) -> anyhow::Result<Option<Option<i64>>> {
     Ok(match text {
-        None => old,
-        Some("default") => None,
-        Some(text) => Some(parse_duration(key, text)?.as_nanos().min(i64::MAX as u128) as i64),
+        None => None,
+        Some("default") => Some(None),
+        Some(text) => Some(Some(tidemark_tiering::tier::nanos(parse_duration(
+            key, text,
+        )?))),
     })
 }
 
@@ -43,28 +46,25 @@ pub async fn set(args: RetentionArgs) -> anyhow::Result<RetentionSettings> {
     })?;
     let db = crate::serve::open_embedded(&config)?;
     let layout = Layout::default();
-    let tenant = run(&db, RunOptions::idempotent(), |tx, _| {
+    let hot = change("--hot", args.hot.as_deref())?;
+    let total = change("--total", args.total.as_deref())?;
+    // Read-modify-write in one transaction: the setting not given keeps its stored value.
+    let settings = run(&db, RunOptions::idempotent(), |tx, _| {
         let (layout, name) = (layout.clone(), args.db.clone());
-        Box::pin(async move { layout.tenant_id(tx, &name).await })
+        Box::pin(async move {
+            let Some(tenant) = layout.tenant_id(tx, &name).await? else {
+                return Ok(None);
+            };
+            let old = layout.retention(tx, tenant).await?;
+            let settings = RetentionSettings {
+                hot_nanos: hot.unwrap_or(old.hot_nanos),
+                total_nanos: total.unwrap_or(old.total_nanos),
+            };
+            layout.set_retention(tx, tenant, settings);
+            Ok::<_, KvError>(Some(settings))
+        })
     })
     .await?
     .ok_or_else(|| anyhow::anyhow!("database {:?} not found", args.db))?;
-    let old = run(&db, RunOptions::idempotent(), |tx, _| {
-        let layout = layout.clone();
-        Box::pin(async move { layout.retention(tx, tenant).await })
-    })
-    .await?;
-    let settings = RetentionSettings {
-        hot_nanos: nanos("--hot", args.hot.as_deref(), old.hot_nanos)?,
-        total_nanos: nanos("--total", args.total.as_deref(), old.total_nanos)?,
-    };
-    run(&db, RunOptions::idempotent(), |tx, _| {
-        let layout = layout.clone();
-        Box::pin(async move {
-            layout.set_retention(tx, tenant, settings);
-            Ok::<_, KvError>(())
-        })
-    })
-    .await?;
     Ok(settings)
 }

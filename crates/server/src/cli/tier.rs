@@ -82,13 +82,15 @@ fn format_time(nanos: i64) -> String {
 /// `tidemark tier run`.
 pub async fn run(args: TierArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.url {
-        let request =
-            reqwest::Client::new().post(format!("{}/api/v0/tier/run", url.trim_end_matches('/')));
-        let request = match &args.token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
+        let server = super::ServerArgs {
+            url: url.clone(),
+            token: args.token.clone(),
         };
-        let response = request.send().await?;
+        let endpoint = format!("{}/api/v0/tier/run", url.trim_end_matches('/'));
+        let response = server
+            .request(reqwest::Client::new().post(endpoint))
+            .send()
+            .await?;
         if !response.status().is_success() {
             anyhow::bail!("{}", super::error_message(response).await);
         }
