@@ -535,3 +535,62 @@ async fn a_database_retention_overrides_the_server_default() {
     assert_eq!(status(&server).await["cold_files"], 2);
     assert_summary(&summary(&server).await, &expected(&points));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tier_endpoints_follow_the_token_rules() {
+    let scratch = tempfile::tempdir().unwrap();
+    let data_dir = scratch.path().join("data");
+    let writer = crate::auth::create_token(&data_dir, "tiers", &["--write"]);
+    let reader = crate::auth::create_token(&data_dir, "tiers", &["--read"]);
+    let other = crate::auth::create_token(&data_dir, "other", &["--write"]);
+    let server = TestServer::start_in(&data_dir, &quiet_tiering());
+    let client = reqwest::Client::new();
+    let bearer = |token: &str| format!("Bearer {token}");
+    for (token, db) in [(&writer, "tiers"), (&other, "other")] {
+        let (status, body) = server
+            .post(
+                &format!("/api/v2/write?bucket={db}"),
+                "m v=1 1\n",
+                &[("Authorization", &bearer(token))],
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+
+    // No token: 401 on both endpoints, nothing run.
+    let response = client
+        .post(server.url("/api/v0/tier/run"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.text().await.unwrap().contains("token is required"));
+    let (status, body) = server.get_json("/api/v0/tier/status", &[], None).await;
+    assert_eq!(status, 401, "{body}");
+    // A read-only token: 403, naming what is missing.
+    let (status, body) = server
+        .get_json("/api/v0/tier/status", &[], Some(&reader))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("write permission"), "{body}");
+    // A write token sees its own database only.
+    let (status, body) = server
+        .get_json("/api/v0/tier/status", &[], Some(&writer))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|db| db["database"].as_str())
+        .collect();
+    assert_eq!(names, vec!["tiers"]);
+    let response = client
+        .post(server.url("/api/v0/tier/run"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("\"done\""));
+}
