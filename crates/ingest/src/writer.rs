@@ -213,6 +213,7 @@ async fn commit_group<D: KvDatabase>(
         create_databases: create,
         last_attempt: Mutex::new(None),
     });
+    let started = std::time::Instant::now();
     let result = run(
         &db,
         RunOptions {
@@ -233,9 +234,12 @@ async fn commit_group<D: KvDatabase>(
         },
     )
     .await;
+    // Includes retries: the latency a writer's caller waits for its acknowledgement.
+    metrics::histogram!("tidemark_commit_duration_seconds").record(started.elapsed().as_secs_f64());
     match result {
         Ok(attempt) => {
             cache.learn(attempt.learned);
+            metrics::counter!("tidemark_commit_groups_total").increment(1);
             stats.groups.fetch_add(1, Ordering::Relaxed);
             stats
                 .requests
@@ -253,6 +257,7 @@ async fn commit_group<D: KvDatabase>(
         }
         Err(error) => {
             tracing::warn!(%error, requests = replies.len(), "write group failed");
+            metrics::counter!("tidemark_commit_failures_total").increment(1);
             stats.failed_groups.fetch_add(1, Ordering::Relaxed);
             for reply in replies {
                 let _ = reply.send(Err(error.clone()));

@@ -276,6 +276,16 @@ impl<D: KvDatabase> QueryEngine<D> {
         Ok((context, tenant))
     }
 
+    /// A session of `database` and its measurements' schemas, for PromQL's metric mapping.
+    pub(crate) async fn promql_session(
+        &self,
+        database: &str,
+    ) -> QueryResult<(SessionContext, BTreeMap<String, MeasurementSchema>)> {
+        let (_, schemas) = self.read_catalog(database).await?;
+        let (context, _) = self.session(Some(database)).await?;
+        Ok((context, schemas))
+    }
+
     /// The tenant of `database` and its measurements' schemas, at one read version; retryable
     /// read errors (FDB's 1007, 1037, ...) retry in a new transaction.
     async fn read_catalog(

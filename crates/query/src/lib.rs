@@ -11,6 +11,7 @@ mod engine;
 mod error;
 pub mod format;
 mod predicate;
+pub mod promql;
 mod scan;
 mod select;
 mod system;

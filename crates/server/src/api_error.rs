@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tidemark_ingest::{IngestError, LineError};
 use tidemark_query::QueryError;
+use tidemark_query::promql::PromError;
 use tidemark_storage::KvError;
 
 /// What kind of failure, independent of protocol.
@@ -25,6 +26,11 @@ pub enum ErrorKind {
     NotFound,
     /// The body is larger than allowed (413).
     PayloadTooLarge,
+    /// The body's content type or encoding is not supported (415).
+    UnsupportedMediaType,
+    /// The request is well-formed but cannot be carried out as asked (422): PromQL's
+    /// `execution` errors such as many-to-many matching.
+    Unprocessable,
     /// The request needs more than its share of memory or time (429; retrying as is won't help).
     ResourceExhausted,
     /// The server is overloaded or storage is briefly unavailable: retry (503 + Retry-After).
@@ -42,6 +48,8 @@ impl ErrorKind {
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -51,13 +59,30 @@ impl ErrorKind {
     /// The gRPC code of this kind.
     pub fn grpc_code(self) -> tonic::Code {
         match self {
-            Self::InvalidArgument => tonic::Code::InvalidArgument,
+            Self::InvalidArgument | Self::Unprocessable | Self::UnsupportedMediaType => {
+                tonic::Code::InvalidArgument
+            }
             Self::Unauthenticated => tonic::Code::Unauthenticated,
             Self::PermissionDenied => tonic::Code::PermissionDenied,
             Self::NotFound => tonic::Code::NotFound,
             Self::PayloadTooLarge | Self::ResourceExhausted => tonic::Code::ResourceExhausted,
             Self::Unavailable => tonic::Code::Unavailable,
             Self::Internal => tonic::Code::Internal,
+        }
+    }
+
+    /// The Prometheus HTTP API's `errorType` of this kind.
+    fn prometheus_type(self) -> &'static str {
+        match self {
+            Self::InvalidArgument | Self::PayloadTooLarge | Self::UnsupportedMediaType => {
+                "bad_data"
+            }
+            Self::Unauthenticated => "unauthorized",
+            Self::PermissionDenied => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Unprocessable | Self::ResourceExhausted => "execution",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
         }
     }
 
@@ -68,6 +93,8 @@ impl ErrorKind {
             Self::PermissionDenied => "forbidden",
             Self::NotFound => "not found",
             Self::PayloadTooLarge => "request too large",
+            Self::UnsupportedMediaType => "unsupported media type",
+            Self::Unprocessable => "unprocessable entity",
             Self::ResourceExhausted => "too many requests",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal error",
@@ -84,6 +111,10 @@ pub enum Dialect {
     V2,
     /// InfluxDB 3: `{"error": "...", "data": ...}`.
     V3,
+    /// The Prometheus HTTP API: `{"status": "error", "errorType": "...", "error": "..."}`.
+    Prometheus,
+    /// Prometheus remote_write: plain text, which the sender logs (its first KiB).
+    Text,
 }
 
 /// At most this many rejected lines are listed in a response.
@@ -128,11 +159,22 @@ impl ApiError {
     }
 
     fn line_summary(&self) -> String {
+        // remote_write numbers time series, not lines.
+        let unit = if self.dialect == Dialect::Text {
+            "series"
+        } else {
+            "line"
+        };
         let listed: Vec<String> = self
             .lines
             .iter()
             .take(MAX_LISTED_LINES)
-            .map(|line| format!("line {}: {} ({:?})", line.line, line.message, line.original))
+            .map(|line| {
+                format!(
+                    "{unit} {}: {} ({:?})",
+                    line.line, line.message, line.original
+                )
+            })
             .collect();
         let more = self.lines.len().saturating_sub(MAX_LISTED_LINES);
         let suffix = if more > 0 {
@@ -141,6 +183,19 @@ impl ApiError {
             String::new()
         };
         format!("{}{suffix}", listed.join("; "))
+    }
+
+    fn text(&self) -> String {
+        if self.lines.is_empty() {
+            self.message.clone()
+        } else {
+            format!(
+                "{} ({} samples written); rejected series: {}",
+                self.message,
+                self.written,
+                self.line_summary()
+            )
+        }
     }
 
     fn body(&self) -> serde_json::Value {
@@ -165,6 +220,12 @@ impl ApiError {
                 }
                 body
             }
+            Dialect::Prometheus => json!({
+                "status": "error",
+                "errorType": self.kind.prometheus_type(),
+                "error": self.message,
+            }),
+            Dialect::Text => json!(self.text()),
             Dialect::V3 if self.lines.is_empty() => json!({ "error": self.message }),
             Dialect::V3 => {
                 let data: Vec<serde_json::Value> = self
@@ -191,7 +252,11 @@ impl IntoResponse for ApiError {
             tracing::error!(message = %self.message, "internal error");
         }
         let status = self.kind.status();
-        let mut response = (status, axum::Json(self.body())).into_response();
+        let mut response = if self.dialect == Dialect::Text {
+            (status, self.text()).into_response()
+        } else {
+            (status, axum::Json(self.body())).into_response()
+        };
         let headers = response.headers_mut();
         if self.kind == ErrorKind::Unavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -233,6 +298,18 @@ impl From<QueryError> for ApiError {
                 Self::new(ErrorKind::Internal, error.to_string())
             }
         }
+    }
+}
+
+impl From<PromError> for ApiError {
+    fn from(error: PromError) -> Self {
+        let kind = match error {
+            PromError::BadData(_) => ErrorKind::InvalidArgument,
+            PromError::Execution(_) => ErrorKind::Unprocessable,
+            PromError::Unavailable(_) => ErrorKind::Unavailable,
+            PromError::Internal(_) => ErrorKind::Internal,
+        };
+        Self::new(kind, error.to_string()).dialect(Dialect::Prometheus)
     }
 }
 

@@ -175,22 +175,23 @@ impl<D: KvDatabase> Auth<D> {
                 format!("the token is not valid for database {database:?}"),
             ));
         }
-        let allowed = match access {
-            Access::Read => grant.permissions.read,
-            Access::Write => grant.permissions.write,
-        };
-        if !allowed {
-            let what = if access == Access::Read {
-                "read"
-            } else {
-                "write"
-            };
-            return Err(ApiError::new(
-                ErrorKind::PermissionDenied,
-                format!("the token may not {what} database {database:?}"),
-            ));
-        }
+        permitted(&grant, access)
+    }
+}
+
+/// Refuses a grant without the permission `access` needs.
+fn permitted(grant: &TokenGrant, access: Access) -> Result<(), ApiError> {
+    let (allowed, what) = match access {
+        Access::Read => (grant.permissions.read, "read"),
+        Access::Write => (grant.permissions.write, "write"),
+    };
+    if allowed {
         Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!("the token may not {what} database {:?}", grant.database),
+        ))
     }
 }
 
@@ -204,8 +205,20 @@ impl<D: KvDatabase> Auth<D> {
         query_token: Option<&str>,
         requested: Option<&str>,
     ) -> Result<Option<String>, ApiError> {
+        self.resolve_database(headers, query_token, requested, Access::Read)
+            .await
+    }
+
+    /// As [`Self::query_database`], for `access`.
+    pub async fn resolve_database(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+        requested: Option<&str>,
+        access: Access,
+    ) -> Result<Option<String>, ApiError> {
         if let Some(database) = requested {
-            self.authorize(headers, query_token, database, Access::Read)
+            self.authorize(headers, query_token, database, access)
                 .await?;
             return Ok(Some(database.to_owned()));
         }
@@ -213,12 +226,7 @@ impl<D: KvDatabase> Auth<D> {
             return Ok(None);
         }
         let grant = self.presented_grant(headers, query_token).await?;
-        if !grant.permissions.read {
-            return Err(ApiError::new(
-                ErrorKind::PermissionDenied,
-                format!("the token may not read database {:?}", grant.database),
-            ));
-        }
+        permitted(&grant, access)?;
         Ok(Some(grant.database))
     }
 }

@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// Create a database on its first write [default: true].
     #[arg(long, env = "TIDEMARK_CREATE_DATABASES", value_name = "BOOL")]
     pub create_databases: Option<bool>,
+    /// Database of Prometheus requests (remote_write, the query API) that name none, by `db`
+    /// parameter or token [default: prometheus].
+    #[arg(long, env = "TIDEMARK_DEFAULT_DATABASE", value_name = "NAME")]
+    pub default_database: Option<String>,
     /// PEM certificate chain: with `--tls-key`, the listener speaks TLS (HTTP/1.1 and h2).
     #[arg(long, env = "TIDEMARK_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -168,6 +172,7 @@ struct FileConfig {
     log_level: Option<String>,
     max_request_bytes: Option<usize>,
     create_databases: Option<bool>,
+    default_database: Option<String>,
     compaction_seal_after_seconds: Option<u64>,
     query_memory_bytes: Option<usize>,
     #[serde(default)]
@@ -231,6 +236,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Databases are created by their first write.
     pub create_databases: bool,
+    /// Database of Prometheus requests that name none.
+    pub default_database: String,
     /// Seconds after a bucket's end before compaction merges its blocks.
     pub compaction_seal_after_seconds: u64,
     /// Memory all running queries may hold.
@@ -328,6 +335,9 @@ impl Config {
                 10 * 1024 * 1024
             }),
             create_databases: pick(args.create_databases, file.create_databases, || true),
+            default_database: pick(args.default_database.clone(), file.default_database, || {
+                "prometheus".to_owned()
+            }),
             compaction_seal_after_seconds: pick(
                 args.compaction_seal_after_seconds,
                 file.compaction_seal_after_seconds,

@@ -37,6 +37,7 @@ use tidemark_storage::KvDatabase;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::api_error::ApiError;
+use crate::metrics::QueryApi;
 use crate::state::AppState;
 pub use handle::StatementHandle;
 
@@ -133,16 +134,24 @@ impl<D: KvDatabase> TidemarkFlightSql<D> {
         handle: StatementHandle,
     ) -> Result<FlightStream<arrow_flight::FlightData>, Status> {
         let engine = &self.state.query;
-        let prepared = engine
-            .prepare(handle.database.as_deref(), &handle.sql)
-            .await
-            .map_err(ApiError::from)?;
-        let parameters = handle.parameters()?;
-        let results = engine
-            .execute(prepared, parameters.as_ref(), QueryKind::FlightSql)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(encode_results(results))
+        let started = std::time::Instant::now();
+        let result = async {
+            let prepared = engine
+                .prepare(handle.database.as_deref(), &handle.sql)
+                .await
+                .map_err(ApiError::from)?;
+            let parameters = handle.parameters()?;
+            Ok::<_, Status>(
+                engine
+                    .execute(prepared, parameters.as_ref(), QueryKind::FlightSql)
+                    .await
+                    .map_err(ApiError::from)?,
+            )
+        }
+        .await;
+        // Until the stream starts: batches flow after this.
+        crate::metrics::record_query(QueryApi::FlightSql, started.elapsed(), result.is_err());
+        Ok(encode_results(result?))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface of the listener: health, the line protocol write endpoints, InfluxDB 1.x
-//! compatibility, SQL (`/api/v3/query_sql`) and the read-back path. Flight SQL shares the
-//! listener (see `listener`); the Prometheus API mounts here when it arrives.
+//! compatibility, SQL (`/api/v3/query_sql`), the read-back path, Prometheus remote_write and
+//! HTTP query API, and the engine's own `/metrics`. Flight SQL shares the listener (see
+//! `listener`).
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
 use crate::state::AppState;
-use crate::{points, sql, tier, v1, write};
+use crate::{metrics, points, prom_api, remote_write, sql, tier, v1, write};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -33,6 +34,36 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v3/write_lp", post(write::write_v3::<D>))
         .route("/query", get(v1::query::<D>).post(v1::query::<D>))
         .route("/api/v0/points", get(points::points::<D>))
+        .route("/metrics", get(metrics::render))
+        .route("/api/v1/write", post(remote_write::write::<D>))
+        .route(
+            "/api/v1/query",
+            get(prom_api::query::<D>).post(prom_api::query::<D>),
+        )
+        .route(
+            "/api/v1/query_range",
+            get(prom_api::query_range::<D>).post(prom_api::query_range::<D>),
+        )
+        .route(
+            "/api/v1/series",
+            get(prom_api::series::<D>).post(prom_api::series::<D>),
+        )
+        .route(
+            "/api/v1/labels",
+            get(prom_api::labels::<D>).post(prom_api::labels::<D>),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            get(prom_api::label_values::<D>),
+        )
+        .route("/api/v1/metadata", get(prom_api::metadata::<D>))
+        .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
+        .route(
+            "/api/v1/query_exemplars",
+            get(prom_api::query_exemplars).post(prom_api::query_exemplars),
+        )
+        .route("/api/v1/rules", get(prom_api::rules))
+        .route("/api/v1/alerts", get(prom_api::alerts))
         .route("/api/v0/tier/run", post(tier::run::<D>))
         .route("/api/v0/tier/status", get(tier::status::<D>))
         .route(

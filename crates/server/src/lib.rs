@@ -2,8 +2,9 @@
 //! listener, and the wiring of every tier.
 //!
 //! It depends on `tidemark-storage` for the KV layer, `tidemark-ingest` for writes,
-//! `tidemark-query` for SQL (served here over HTTP and Arrow Flight SQL on one port) and
-//! `tidemark-tiering` for compaction, tiering and retention. Nothing depends on it.
+//! `tidemark-query` for SQL and PromQL (served here over HTTP, Arrow Flight SQL and the
+//! Prometheus API on one port) and `tidemark-tiering` for compaction, tiering and retention.
+//! Nothing depends on it.
 
 pub mod api_error;
 pub mod auth;
@@ -12,7 +13,11 @@ pub mod config;
 pub mod flight;
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod points;
+pub mod prom_api;
+pub mod prom_format;
+pub mod remote_write;
 pub mod serve;
 pub mod sql;
 pub mod state;

@@ -115,6 +115,8 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         ..QueryConfig::default()
     };
     let query = QueryEngine::new(db.clone(), Layout::default(), query_config)?;
+    // Before anything records: the engine's `/metrics` start counting from here.
+    crate::metrics::install();
     let state = Arc::new(AppState::new(
         db,
         writer,
@@ -123,6 +125,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         StateOptions {
             max_request_bytes: config.max_request_bytes,
             create_databases: config.create_databases,
+            default_database: config.default_database.clone(),
             cold_store,
             tiering,
         },

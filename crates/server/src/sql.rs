@@ -19,6 +19,7 @@ use tidemark_query::{QueryKind, ResultFormat};
 use tidemark_storage::KvDatabase;
 
 use crate::api_error::{ApiError, Dialect};
+use crate::metrics::QueryApi;
 use crate::state::AppState;
 
 /// Largest JSON request body.
@@ -63,7 +64,11 @@ pub async fn query_sql<D: KvDatabase>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match run(&state, &method, params, &headers, &body).await {
+    let started = std::time::Instant::now();
+    let result = run(&state, &method, params, &headers, &body).await;
+    // Until the response starts: results stream after this.
+    crate::metrics::record_query(QueryApi::Sql, started.elapsed(), result.is_err());
+    match result {
         Ok(response) => response,
         Err(error) => error.dialect(Dialect::V3).into_response(),
     }

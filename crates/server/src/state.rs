@@ -26,6 +26,8 @@ pub struct AppState<D> {
     pub max_request_bytes: usize,
     /// Databases are created by their first write (also through `CREATE DATABASE`).
     pub create_databases: bool,
+    /// Database of Prometheus requests that name none.
+    pub default_database: String,
     /// The cold tier's object store.
     pub cold_store: ColdStore,
     /// Tiering settings (for on-demand passes).
@@ -39,6 +41,8 @@ pub struct StateOptions {
     pub max_request_bytes: usize,
     /// Databases are created by their first write.
     pub create_databases: bool,
+    /// Database of Prometheus requests that name none.
+    pub default_database: String,
     /// The cold tier's object store.
     pub cold_store: ColdStore,
     /// Tiering settings.
@@ -62,6 +66,7 @@ impl<D: KvDatabase> AppState<D> {
             query,
             max_request_bytes: options.max_request_bytes,
             create_databases: options.create_databases,
+            default_database: options.default_database,
             cold_store: options.cold_store,
             tiering: options.tiering,
         }

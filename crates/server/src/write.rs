@@ -16,6 +16,7 @@ use tidemark_storage::tsdb::now_nanos;
 
 use crate::api_error::{ApiError, Dialect, ErrorKind};
 use crate::auth::Access;
+use crate::metrics::{IngestProtocol, record_ingest};
 use crate::state::AppState;
 
 type Params = Query<HashMap<String, String>>;
@@ -116,9 +117,20 @@ async fn write<D: KvDatabase>(
     body: Body,
 ) -> Result<StatusCode, ApiError> {
     let dialect = spec.dialect;
-    write_inner(state, spec, headers, body)
-        .await
-        .map_err(|error| error.dialect(dialect))
+    let result = write_inner(state, spec, headers, body).await;
+    if let Err(error) = &result
+        && error.written == 0
+    {
+        // Partial writes were recorded with their counts; this is a request that wrote nothing.
+        record_ingest(
+            IngestProtocol::LineProtocol,
+            Err(error),
+            0,
+            0,
+            error.lines.len(),
+        );
+    }
+    result.map_err(|error| error.dialect(dialect))
 }
 
 async fn write_inner<D: KvDatabase>(
@@ -131,7 +143,7 @@ async fn write_inner<D: KvDatabase>(
         ApiError::invalid(match spec.dialect {
             Dialect::V1 => "database is required (query parameter db)",
             Dialect::V2 => "missing bucket value (query parameter bucket)",
-            Dialect::V3 => "missing db (query parameter db)",
+            _ => "missing db (query parameter db)",
         })
     })?;
     let precision = spec.precision.map_err(ApiError::invalid)?;
@@ -175,6 +187,7 @@ async fn write_inner<D: KvDatabase>(
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .map(str::to_owned);
+    let values: usize = points.iter().map(|point| point.fields.len()).sum();
     let outcome = state
         .writer
         .write(WriteRequest {
@@ -183,14 +196,27 @@ async fn write_inner<D: KvDatabase>(
             idempotency_key,
         })
         .await?;
+    let written = outcome.written;
     errors.extend(fill_originals(outcome.rejected, &body));
     if errors.is_empty() {
+        record_ingest(IngestProtocol::LineProtocol, Ok(()), written, values, 0);
         return Ok(StatusCode::NO_CONTENT);
     }
     errors.sort_by_key(|error| error.line);
     let mut error = ApiError::invalid("partial write of line protocol occurred");
-    error.written = outcome.written;
+    error.written = written;
     error.lines = errors;
+    if written > 0 {
+        // Values of refused points are not subtracted: commit-time refusals are rare and
+        // their field counts are not reported back by the writer.
+        record_ingest(
+            IngestProtocol::LineProtocol,
+            Err(&error),
+            written,
+            values,
+            error.lines.len(),
+        );
+    }
     Err(error)
 }
 
@@ -208,16 +234,19 @@ fn fill_originals(mut rejected: Vec<LineError>, body: &[u8]) -> Vec<LineError> {
     rejected
 }
 
-fn too_large(limit: usize) -> ApiError {
+pub(crate) fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         ErrorKind::PayloadTooLarge,
         format!("request body is larger than the limit of {limit} bytes; nothing was written"),
     )
 }
 
-/// Reads the body, decompressing gzip, refusing more than `limit` bytes before or after
-/// decompression.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body as sent, refusing more than `limit` bytes.
+pub(crate) async fn read_raw(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -235,6 +264,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<
         }
         raw.extend_from_slice(&chunk);
     }
+    Ok(raw)
+}
+
+/// Reads the body, decompressing gzip, refusing more than `limit` bytes before or after
+/// decompression.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let raw = read_raw(body, headers, limit).await?;
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|value| value.to_str().ok())

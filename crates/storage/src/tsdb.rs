@@ -9,6 +9,7 @@
 
 mod catalog;
 mod data;
+mod metadata;
 mod series;
 mod tenant;
 
@@ -17,6 +18,7 @@ pub use data::{
     BUCKET_NANOS, DataPoint, absent_column, bucket_start, merge_blocks, now_nanos, push_value,
     read_series,
 };
+pub use metadata::MetricMetadata;
 pub use series::{SeriesId, SeriesKey};
 pub use tenant::{Permissions, RetentionSettings, TenantId, TokenGrant, hash_token};
 

@@ -213,6 +213,7 @@ pub async fn compact_sealed<D: KvDatabase>(
         }
         tracing::debug!(database = %name, ?stats, "compaction pass over tenant done");
     }
+    crate::metrics::record_compaction(&stats);
     Ok(stats)
 }
 

@@ -9,6 +9,7 @@
 //! (`tidemark compact`, `tidemark tier run`), and `bench` measures them.
 
 pub mod compaction;
+mod metrics;
 mod partition;
 mod retention;
 pub mod status;

@@ -215,6 +215,7 @@ impl<D: KvDatabase> Tierer<'_, D> {
             self.pass_tenant(name, *tenant, &mut stats, report).await?;
         }
         collect_garbage(self, &tenants, &mut stats, report).await?;
+        crate::metrics::record_tiering(&stats);
         Ok(stats)
     }
 

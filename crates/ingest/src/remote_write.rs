@@ -1,0 +1,395 @@
+//! Prometheus remote_write 1.0: the `prometheus.WriteRequest` protobuf (declared here with
+//! `prost` derives, because the wire schema is five small messages and a build-time `protoc`
+//! would be one more thing every machine has to install) and its mapping onto points.
+//!
+//! A sample `m{l="v"} 1.5 @t` becomes measurement `m`, tag `l=v`, field `value = 1.5`, time `t`
+//! (ms → ns). Each time series is numbered from 1 like a line of line protocol, so a rejected
+//! series is reported as "series N" with the reason, and the good ones are still written.
+
+use prost::Message;
+use tidemark_storage::tsdb::{DataPoint, SeriesKey};
+
+use crate::error::LineError;
+use crate::lp::{ParsedBatch, Point};
+
+/// The field every remote_write sample is stored in.
+pub const VALUE_FIELD: &str = "value";
+/// The label holding the metric name.
+pub const METRIC_NAME_LABEL: &str = "__name__";
+/// Prometheus's staleness marker: a NaN with this exact bit pattern.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// `prometheus.WriteRequest`.
+#[derive(Clone, PartialEq, Message)]
+pub struct WriteRequestProto {
+    /// The series and their samples.
+    #[prost(message, repeated, tag = "1")]
+    pub timeseries: Vec<TimeSeriesProto>,
+    /// Metric metadata (type, help, unit), sent on its own by Prometheus every minute.
+    #[prost(message, repeated, tag = "3")]
+    pub metadata: Vec<MetricMetadataProto>,
+}
+
+/// `prometheus.TimeSeries` (exemplars are not kept; native histograms are refused).
+#[derive(Clone, PartialEq, Message)]
+pub struct TimeSeriesProto {
+    /// Labels, sorted by name, including `__name__`.
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<LabelProto>,
+    /// Float samples.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<SampleProto>,
+    /// Native histogram samples, decoded only far enough to count them.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub histograms: Vec<Vec<u8>>,
+}
+
+/// `prometheus.Label`.
+#[derive(Clone, PartialEq, Message)]
+pub struct LabelProto {
+    /// Label name.
+    #[prost(string, tag = "1")]
+    pub name: String,
+    /// Label value.
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+/// `prometheus.Sample`.
+#[derive(Clone, PartialEq, Message)]
+pub struct SampleProto {
+    /// The value.
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "2")]
+    pub timestamp: i64,
+}
+
+/// `prometheus.MetricMetadata`.
+#[derive(Clone, PartialEq, Message)]
+pub struct MetricMetadataProto {
+    /// `MetricType`: 0 unknown, 1 counter, 2 gauge, 3 histogram, 4 gauge histogram, 5 summary,
+    /// 6 info, 7 stateset.
+    #[prost(int32, tag = "1")]
+    pub r#type: i32,
+    /// The metric family's name.
+    #[prost(string, tag = "2")]
+    pub metric_family_name: String,
+    /// Help text.
+    #[prost(string, tag = "4")]
+    pub help: String,
+    /// Unit.
+    #[prost(string, tag = "5")]
+    pub unit: String,
+}
+
+impl MetricMetadataProto {
+    /// The type's name as the Prometheus HTTP API reports it.
+    pub fn type_name(&self) -> &'static str {
+        match self.r#type {
+            1 => "counter",
+            2 => "gauge",
+            3 => "histogram",
+            4 => "gaugehistogram",
+            5 => "summary",
+            6 => "info",
+            7 => "stateset",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Why a remote_write body could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteWriteError {
+    /// Not Snappy block format.
+    #[error("body is not snappy block-compressed data: {0}")]
+    Snappy(String),
+    /// Decompressed, it is larger than allowed.
+    #[error("decompressed body of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The decompressed size the body declares.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not a `prometheus.WriteRequest`.
+    #[error("body is not a prometheus.WriteRequest protobuf: {0}")]
+    Protobuf(String),
+}
+
+/// Decompresses (Snappy block format, refusing more than `limit` bytes before inflating
+/// anything) and decodes a request body.
+pub fn decode_request(body: &[u8], limit: usize) -> Result<WriteRequestProto, RemoteWriteError> {
+    let size = snap::raw::decompress_len(body)
+        .map_err(|error| RemoteWriteError::Snappy(error.to_string()))?;
+    if size > limit {
+        return Err(RemoteWriteError::TooLarge { size, limit });
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|error| RemoteWriteError::Snappy(error.to_string()))?;
+    WriteRequestProto::decode(raw.as_slice())
+        .map_err(|error| RemoteWriteError::Protobuf(error.to_string()))
+}
+
+/// What the samples of a request became.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RemoteWriteBatch {
+    /// Points to write, one per sample.
+    pub points: Vec<Point>,
+    /// Series refused, numbered from 1 in request order.
+    pub errors: Vec<LineError>,
+    /// Staleness markers seen (not stored; see `docs/promql.md`).
+    pub stale_markers: usize,
+}
+
+impl From<RemoteWriteBatch> for ParsedBatch {
+    fn from(batch: RemoteWriteBatch) -> Self {
+        Self {
+            points: batch.points,
+            errors: batch.errors,
+        }
+    }
+}
+
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The series key of one time series, or why it is refused.
+fn series_key(series: &TimeSeriesProto) -> Result<SeriesKey, String> {
+    let mut name = None;
+    let mut tags = Vec::with_capacity(series.labels.len());
+    for label in &series.labels {
+        if label.name == METRIC_NAME_LABEL {
+            if name.is_some() {
+                return Err("duplicate label \"__name__\"".into());
+            }
+            name = Some(label.value.clone());
+            continue;
+        }
+        if !is_label_name(&label.name) {
+            return Err(format!("invalid label name {:?}", label.name));
+        }
+        // Prometheus treats an empty label value as an absent label.
+        if !label.value.is_empty() {
+            tags.push((label.name.clone(), label.value.clone()));
+        }
+    }
+    let name = name.ok_or("missing metric name (label \"__name__\")")?;
+    if !is_metric_name(&name) {
+        return Err(format!("invalid metric name {name:?}"));
+    }
+    tags.sort();
+    if let Some(pair) = tags.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(format!("duplicate label {:?}", pair[0].0));
+    }
+    Ok(SeriesKey::new(name, tags))
+}
+
+fn describe(series: &TimeSeriesProto) -> String {
+    let labels: Vec<String> = series
+        .labels
+        .iter()
+        .map(|label| format!("{}={:?}", label.name, label.value))
+        .collect();
+    format!("{{{}}}", labels.join(", "))
+}
+
+/// Turns the request's samples into points; a refused series does not stop the others.
+pub fn to_points(request: WriteRequestProto) -> RemoteWriteBatch {
+    let mut batch = RemoteWriteBatch::default();
+    for (index, series) in request.timeseries.iter().enumerate() {
+        let number = index + 1;
+        let refuse = |message: String| LineError {
+            line: number,
+            message,
+            original: describe(series).chars().take(256).collect(),
+        };
+        if !series.histograms.is_empty() {
+            batch.errors.push(refuse(
+                "native histogram samples are not supported; send classic histograms".into(),
+            ));
+            continue;
+        }
+        let key = match series_key(series) {
+            Ok(key) => key,
+            Err(message) => {
+                batch.errors.push(refuse(message));
+                continue;
+            }
+        };
+        for sample in &series.samples {
+            if sample.value.to_bits() == STALE_NAN_BITS {
+                batch.stale_markers += 1;
+                continue;
+            }
+            let Some(time) = sample.timestamp.checked_mul(1_000_000) else {
+                batch.errors.push(refuse(format!(
+                    "timestamp {} ms is out of range",
+                    sample.timestamp
+                )));
+                break;
+            };
+            batch.points.push(Point {
+                line: number,
+                series: key.clone(),
+                fields: vec![(VALUE_FIELD.to_owned(), DataPoint::F64(sample.value))],
+                time,
+            });
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn label(name: &str, value: &str) -> LabelProto {
+        LabelProto {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    fn series(labels: Vec<LabelProto>, samples: &[(i64, f64)]) -> TimeSeriesProto {
+        TimeSeriesProto {
+            labels,
+            samples: samples
+                .iter()
+                .map(|&(timestamp, value)| SampleProto { value, timestamp })
+                .collect(),
+            histograms: Vec::new(),
+        }
+    }
+
+    fn compress(request: &WriteRequestProto) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&request.encode_to_vec())
+            .expect("snappy")
+    }
+
+    #[test]
+    fn samples_become_value_points_and_bad_series_are_numbered() {
+        let request = WriteRequestProto {
+            timeseries: vec![
+                series(
+                    vec![
+                        label("__name__", "up"),
+                        label("job", "node"),
+                        label("x", ""),
+                    ],
+                    &[(1_000, 1.0), (2_000, f64::from_bits(STALE_NAN_BITS))],
+                ),
+                series(vec![label("job", "nameless")], &[(1_000, 2.0)]),
+                series(
+                    vec![label("__name__", "ok"), label("bad-name", "v")],
+                    &[(1_000, 3.0)],
+                ),
+            ],
+            metadata: Vec::new(),
+        };
+        let decoded = decode_request(&compress(&request), 1 << 20).expect("decodes");
+        let batch = to_points(decoded);
+        assert_eq!(batch.points.len(), 1);
+        let point = &batch.points[0];
+        assert_eq!(
+            point.series,
+            SeriesKey::new("up", vec![("job".into(), "node".into())])
+        );
+        assert_eq!(point.time, 1_000_000_000);
+        assert_eq!(point.fields, vec![("value".into(), DataPoint::F64(1.0))]);
+        assert_eq!(batch.stale_markers, 1);
+        let lines: Vec<(usize, &str)> = batch
+            .errors
+            .iter()
+            .map(|error| (error.line, error.message.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                (2, "missing metric name (label \"__name__\")"),
+                (3, "invalid label name \"bad-name\""),
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_only_requests_decode_to_nothing() {
+        let request = WriteRequestProto {
+            timeseries: Vec::new(),
+            metadata: vec![MetricMetadataProto {
+                r#type: 1,
+                metric_family_name: "http_requests_total".into(),
+                help: "Requests.".into(),
+                unit: String::new(),
+            }],
+        };
+        let decoded = decode_request(&compress(&request), 1 << 20).expect("decodes");
+        assert_eq!(decoded.metadata[0].type_name(), "counter");
+        assert!(to_points(decoded).points.is_empty());
+    }
+
+    #[test]
+    fn limits_and_garbage_are_reported() {
+        let request = WriteRequestProto {
+            timeseries: vec![series(vec![label("__name__", "m")], &[(1, 1.0); 100])],
+            metadata: Vec::new(),
+        };
+        let body = compress(&request);
+        assert!(matches!(
+            decode_request(&body, 10),
+            Err(RemoteWriteError::TooLarge { limit: 10, .. })
+        ));
+        assert!(matches!(
+            decode_request(b"\xff\xff\xff\xff\xff\xff", 1 << 20),
+            Err(RemoteWriteError::Snappy(_))
+        ));
+        let not_proto = snap::raw::Encoder::new()
+            .compress_vec(b"\x0a\xff\xff\xff")
+            .expect("snappy");
+        assert!(matches!(
+            decode_request(&not_proto, 1 << 20),
+            Err(RemoteWriteError::Protobuf(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(request) = decode_request(&body, 1 << 16) {
+                let _ = to_points(request);
+            }
+        }
+
+        #[test]
+        fn samples_round_trip(values in proptest::collection::vec((0i64..1 << 40, any::<f64>()), 1..50)) {
+            let request = WriteRequestProto {
+                timeseries: vec![series(vec![label("__name__", "m"), label("a", "b")], &values)],
+                metadata: Vec::new(),
+            };
+            let batch = to_points(decode_request(&compress(&request), 1 << 20).unwrap());
+            let kept: Vec<_> = values.iter().filter(|(_, v)| v.to_bits() != STALE_NAN_BITS).collect();
+            prop_assert_eq!(batch.points.len(), kept.len());
+            for (point, (time, value)) in batch.points.iter().zip(kept) {
+                prop_assert_eq!(point.time, time * 1_000_000);
+                match &point.fields[0].1 {
+                    DataPoint::F64(stored) => prop_assert_eq!(stored.to_bits(), value.to_bits()),
+                    other => prop_assert!(false, "unexpected {:?}", other),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! PromQL over Tidemark's tables: the parser is `promql-parser`; evaluation follows
+//! Prometheus 3.x (see `docs/promql.md` for every deliberate difference).
+//!
+//! [`eval::evaluate`] is a pure function of an expression, the evaluation times and a
+//! [`SeriesSource`]; the service's source (`fetch`) maps metric names onto measurements and
+//! fields and reads hot and cold data through the SQL engine.
+
+mod aggregate;
+mod api;
+mod binary;
+mod eval;
+mod fetch;
+mod functions;
+mod histogram;
+mod num;
+mod range_fns;
+mod selector;
+#[cfg(test)]
+mod tests;
+pub mod value;
+
+pub use api::parse_selector;
+pub use eval::{EvalParams, evaluate};
+pub use fetch::metric_name;
+pub use value::{InstantSample, Labels, METRIC_NAME, PromError, QueryValue, Series, SeriesSource};

@@ -1,0 +1,199 @@
+//! Evaluator tests over an in-memory source.
+
+use std::sync::Mutex;
+
+use promql_parser::label::{Matcher, Matchers};
+use promql_parser::parser::parse;
+
+use super::eval::{EvalParams, evaluate};
+use super::value::{InstantSample, Labels, PromError, QueryValue, Series, SeriesSource};
+
+#[derive(Debug, Default)]
+struct VecSource {
+    series: Vec<Series>,
+    calls: Mutex<Vec<(i64, i64)>>,
+}
+
+fn matches_all(labels: &Labels, ms: &[Matcher]) -> bool {
+    ms.iter().all(|m| {
+        let v = labels
+            .iter()
+            .find(|(n, _)| *n == m.name)
+            .map_or("", |(_, v)| v.as_str());
+        m.is_match(v)
+    })
+}
+
+impl SeriesSource for VecSource {
+    fn select(
+        &self,
+        matchers: &Matchers,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push((start_ms, end_ms));
+        }
+        let out = self
+            .series
+            .iter()
+            .filter(|s| {
+                (matchers.or_matchers.is_empty() || !matchers.matchers.is_empty())
+                    && matches_all(&s.labels, &matchers.matchers)
+                    || matchers
+                        .or_matchers
+                        .iter()
+                        .any(|g| matches_all(&s.labels, g))
+            })
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                samples: s
+                    .samples
+                    .iter()
+                    .copied()
+                    .filter(|p| p.0 >= start_ms && p.0 <= end_ms)
+                    .collect(),
+            })
+            .collect();
+        std::future::ready(Ok(out))
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    let mut l: Labels = pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    l.sort();
+    l
+}
+
+fn series(pairs: &[(&str, &str)], samples: &[(i64, f64)]) -> Series {
+    Series {
+        labels: labels(pairs),
+        samples: samples.to_vec(),
+    }
+}
+
+/// Samples every `step_s` seconds from 0 through `end_s`, valued `f(t_seconds)`.
+fn regular(pairs: &[(&str, &str)], step_s: i64, end_s: i64, f: impl Fn(i64) -> f64) -> Series {
+    series(
+        pairs,
+        &(0..=end_s / step_s)
+            .map(|i| (i * step_s * 1000, f(i * step_s)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+const LOOKBACK: i64 = 300_000;
+
+fn instant_params(t_s: i64) -> EvalParams {
+    EvalParams {
+        start_ms: t_s * 1000,
+        end_ms: t_s * 1000,
+        step_ms: 0,
+        lookback_ms: LOOKBACK,
+        default_subquery_step_ms: 60_000,
+        instant: true,
+    }
+}
+
+fn range_params(start_s: i64, end_s: i64, step_s: i64) -> EvalParams {
+    EvalParams {
+        start_ms: start_s * 1000,
+        end_ms: end_s * 1000,
+        step_ms: step_s * 1000,
+        lookback_ms: LOOKBACK,
+        default_subquery_step_ms: 60_000,
+        instant: false,
+    }
+}
+
+fn run(src: &VecSource, q: &str, params: EvalParams) -> Result<QueryValue, PromError> {
+    let expr = parse(q).map_err(PromError::BadData)?;
+    futures::executor::block_on(evaluate(src, &expr, &params))
+}
+
+fn vector(src: &VecSource, q: &str, t_s: i64) -> Vec<InstantSample> {
+    match run(src, q, instant_params(t_s)) {
+        Ok(QueryValue::Vector(v)) => v,
+        other => panic!("{q}: expected a vector, got {other:?}"),
+    }
+}
+
+/// `(labels as {a="b"} text, value)` of an instant vector.
+fn flat(src: &VecSource, q: &str, t_s: i64) -> Vec<(String, f64)> {
+    vector(src, q, t_s)
+        .into_iter()
+        .map(|s| (super::eval::fmt_labels(&s.labels), s.value))
+        .collect()
+}
+
+fn scalar(src: &VecSource, q: &str, t_s: i64) -> f64 {
+    match run(src, q, instant_params(t_s)) {
+        Ok(QueryValue::Scalar(_, v)) => v,
+        other => panic!("{q}: expected a scalar, got {other:?}"),
+    }
+}
+
+fn single(src: &VecSource, q: &str, t_s: i64) -> f64 {
+    let v = vector(src, q, t_s);
+    assert_eq!(v.len(), 1, "{q}: {v:?}");
+    v[0].value
+}
+
+fn assert_close(actual: f64, expected: f64) {
+    let ok = (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0)
+        || (actual.is_nan() && expected.is_nan());
+    assert!(ok, "expected {expected}, got {actual}");
+}
+
+fn exec_err(src: &VecSource, q: &str, params: EvalParams) -> String {
+    match run(src, q, params) {
+        Err(PromError::Execution(m)) => m,
+        other => panic!("{q}: expected an execution error, got {other:?}"),
+    }
+}
+
+/// http_requests_total for two instances of job api, counting up 1/s, scraped every 15s
+/// over 20 minutes; instance b resets at 600s.
+fn counters() -> VecSource {
+    VecSource {
+        series: vec![
+            regular(
+                &[
+                    ("__name__", "http_requests_total"),
+                    ("job", "api"),
+                    ("instance", "a"),
+                ],
+                15,
+                1200,
+                |t| t as f64,
+            ),
+            regular(
+                &[
+                    ("__name__", "http_requests_total"),
+                    ("job", "api"),
+                    ("instance", "b"),
+                ],
+                15,
+                1200,
+                |t| {
+                    if t < 600 {
+                        2.0 * t as f64
+                    } else {
+                        (t - 600) as f64
+                    }
+                },
+            ),
+            regular(&[("__name__", "temp"), ("room", "x")], 60, 1200, |t| {
+                (t / 60) as f64
+            }),
+        ],
+        ..Default::default()
+    }
+}
+
+mod basics;
+mod operators;
+mod rangefns;
