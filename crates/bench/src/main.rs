@@ -8,6 +8,7 @@ mod codec;
 mod cold;
 mod ingest;
 mod kv;
+mod prom;
 mod query;
 mod tsbs;
 
@@ -35,6 +36,8 @@ enum Command {
     Codec(codec::CodecArgs),
     /// TSBS query types: SQL on Tidemark next to MetricsQL on VictoriaMetrics, same data.
     Query(query::QueryArgs),
+    /// Prometheus: remote_write ingest and dashboard range queries, next to VictoriaMetrics.
+    Prom(prom::PromArgs),
     /// Cold tier: bytes per value (hot, cold, VictoriaMetrics) and a month-long aggregate
     /// against DuckDB on the same Parquet files.
     Cold(cold::ColdArgs),
@@ -51,5 +54,6 @@ fn main() -> anyhow::Result<()> {
         Command::Codec(args) => codec::run(args),
         Command::Query(args) => runtime.block_on(query::run(args)),
         Command::Cold(args) => runtime.block_on(cold::run(args)),
+        Command::Prom(args) => runtime.block_on(prom::run(args)),
     }
 }

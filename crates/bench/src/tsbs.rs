@@ -95,21 +95,50 @@ impl CpuOnly {
         }
     }
 
-    /// Appends one row per host for the next timestamp, in line protocol.
-    pub(crate) fn next_rows(&mut self, out: &mut String) {
-        use std::fmt::Write;
+    /// Advances every host's random walk to the next timestamp; returns that time (ns).
+    pub(crate) fn step(&mut self) -> i64 {
         let time = self.next_time;
         self.next_time += INTERVAL_NANOS;
         for host in &mut self.hosts {
-            let _ = write!(out, "cpu,{} ", host.tags);
-            for (index, (name, value)) in FIELDS.iter().zip(host.values.iter_mut()).enumerate() {
+            for value in host.values.iter_mut() {
                 let step: f64 = self.rng.random_range(-1.0..1.0);
                 *value = ((*value + step).clamp(0.0, 100.0) * 100.0).round() / 100.0;
+            }
+        }
+        time
+    }
+
+    /// Appends one row per host for the next timestamp, in line protocol.
+    pub(crate) fn next_rows(&mut self, out: &mut String) {
+        use std::fmt::Write;
+        let time = self.step();
+        for host in &self.hosts {
+            let _ = write!(out, "cpu,{} ", host.tags);
+            for (index, (name, value)) in FIELDS.iter().zip(host.values.iter()).enumerate() {
                 let separator = if index == 0 { "" } else { "," };
                 let _ = write!(out, "{separator}{name}={value}");
             }
             let _ = writeln!(out, " {time}");
         }
+    }
+
+    /// Every host's current field values, in `FIELDS` order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &[f64; 10]> {
+        self.hosts.iter().map(|host| &host.values)
+    }
+
+    /// Every host's tags as label pairs.
+    pub(crate) fn host_tags(&self) -> Vec<Vec<(String, String)>> {
+        self.hosts
+            .iter()
+            .map(|host| {
+                host.tags
+                    .split(',')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                    .collect()
+            })
+            .collect()
     }
 
     /// Number of hosts (rows per timestamp).

@@ -1,0 +1,64 @@
+//! Queries and parameters of the Prometheus API are untrusted: the PromQL text (parsed by
+//! `promql-parser`, evaluated by us over a small fixed dataset) and the times and durations of
+//! the request. None may panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use promql_parser::label::Matchers;
+use tidemark_query::promql::{EvalParams, PromError, Series, SeriesSource, evaluate};
+use tidemark_server::prom_format::{PromParams, parse_duration, parse_time};
+
+struct Fixed(Vec<Series>);
+
+impl SeriesSource for Fixed {
+    async fn select(
+        &self,
+        _matchers: &Matchers,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Series>, PromError> {
+        Ok(self
+            .0
+            .iter()
+            .map(|series| Series {
+                labels: series.labels.clone(),
+                samples: series
+                    .samples
+                    .iter()
+                    .copied()
+                    .filter(|(t, _)| (start_ms..=end_ms).contains(t))
+                    .collect(),
+            })
+            .collect())
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let text = String::from_utf8_lossy(input);
+    let _ = parse_time("time", &text);
+    let _ = parse_duration("step", &text);
+    let params = PromParams::new(Some(&text), input);
+    let _ = params.all("match[]");
+    let Ok(expr) = promql_parser::parser::parse(&text) else {
+        return;
+    };
+    let source = Fixed(vec![Series {
+        labels: vec![
+            ("__name__".into(), "m".into()),
+            ("job".into(), "a".into()),
+            ("le".into(), "1".into()),
+        ],
+        samples: (0..20).map(|i| (i * 15_000, i as f64)).collect(),
+    }]);
+    for instant in [true, false] {
+        let params = EvalParams {
+            start_ms: 60_000,
+            end_ms: if instant { 60_000 } else { 300_000 },
+            step_ms: 30_000,
+            lookback_ms: 300_000,
+            default_subquery_step_ms: 60_000,
+            instant,
+        };
+        let _ = futures::executor::block_on(evaluate(&source, &expr, &params));
+    }
+});
