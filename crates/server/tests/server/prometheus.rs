@@ -435,7 +435,15 @@ async fn prometheus_scrapes_tidemark_and_remote_writes_into_it() {
         .parse()
         .unwrap();
     assert!(p99 > 0.0 && p99 <= 60.0, "{p99}");
-    // Every panel of the engine dashboard runs on what arrived.
+    // Every panel of the engine dashboard runs on what arrived, once a minute of scrapes has:
+    // the dashboard's rates need two samples in a one-minute window.
+    wait_for(
+        &server,
+        "self",
+        "count_over_time(up{job=\"tidemark\"}[1m]) >= 20",
+        &prometheus,
+    )
+    .await;
     let now = chrono::Utc::now();
     let start =
         (now - chrono::Duration::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -494,6 +502,7 @@ async fn run_dashboard(server: &TestServer, db: &str, file: &str, start: &str, e
     };
     let (start_s, end_s) = (seconds(start), seconds(end));
     let mut with_data = 0;
+    let mut empty = Vec::new();
     for query in &queries {
         let expression = query["expanded"].as_str().expect("expanded");
         let (status, body) = match query["kind"].as_str() {
@@ -518,12 +527,15 @@ async fn run_dashboard(server: &TestServer, db: &str, file: &str, start: &str, e
             .map_or(0, Vec::len);
         if rows > 0 {
             with_data += 1;
+        } else {
+            empty.push(expression.to_owned());
         }
     }
     assert!(
         with_data * 2 >= queries.len(),
-        "{file}: only {with_data} of {} queries returned data",
-        queries.len()
+        "{file}: only {with_data} of {} queries returned data; empty:\n{}",
+        queries.len(),
+        empty.join("\n")
     );
 }
 
