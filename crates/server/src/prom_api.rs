@@ -52,6 +52,11 @@ fn prometheus_error(error: ApiError) -> Response {
     error.dialect(Dialect::Prometheus).into_response()
 }
 
+/// The envelope of a handler's outcome: `data` on success, the error envelope otherwise.
+fn respond(result: Result<String, ApiError>) -> Response {
+    result.map_or_else(prometheus_error, |data| success(&data))
+}
+
 /// Resolves the database a request reads.
 async fn database<D: KvDatabase>(
     state: &AppState<D>,
@@ -129,7 +134,7 @@ pub async fn query<D: KvDatabase>(
         evaluate(&state, &headers, &params, eval, timeout).await
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 /// `GET|POST /api/v1/query_range`.
@@ -178,7 +183,7 @@ pub async fn query_range<D: KvDatabase>(
         evaluate(&state, &headers, &params, eval, timeout).await
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 fn range_params(params: &PromParams) -> Result<(i64, i64, Option<usize>), ApiError> {
@@ -225,7 +230,7 @@ pub async fn series<D: KvDatabase>(
         Ok(series_data(&truncate(sets, limit)))
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 fn string_list(items: &[String]) -> String {
@@ -250,7 +255,7 @@ pub async fn labels<D: KvDatabase>(
         Ok(string_list(&truncate(names, limit)))
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 /// `GET /api/v1/label/{name}/values`.
@@ -273,7 +278,7 @@ pub async fn label_values<D: KvDatabase>(
         Ok(string_list(&truncate(values, limit)))
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 /// Every metric's metadata in `database` (none when it does not exist).
@@ -317,7 +322,7 @@ pub async fn metadata<D: KvDatabase>(
         Ok::<_, ApiError>(serde_json::Value::Object(data).to_string())
     }
     .await;
-    result.map_or_else(prometheus_error, |data| success(&data))
+    respond(result)
 }
 
 /// `GET /api/v1/status/buildinfo`. The version is the Prometheus API level served (Grafana

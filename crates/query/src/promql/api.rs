@@ -33,6 +33,20 @@ fn parse_selectors(selectors: &[String]) -> Result<Vec<Matchers>, PromError> {
     selectors.iter().map(|text| parse_selector(text)).collect()
 }
 
+/// The label sets of the series any of `selectors` selects, with samples in the range.
+async fn selected(
+    source: &StorageSource,
+    selectors: &[Matchers],
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<BTreeSet<Labels>, PromError> {
+    let mut sets = BTreeSet::new();
+    for matchers in selectors {
+        sets.extend(source.label_sets(matchers, start_ms, end_ms).await?);
+    }
+    Ok(sets)
+}
+
 impl<D: KvDatabase> QueryEngine<D> {
     async fn prom_source(&self, database: &str) -> Result<StorageSource, PromError> {
         match self.promql_session(database).await {
@@ -67,11 +81,10 @@ impl<D: KvDatabase> QueryEngine<D> {
     ) -> Result<Vec<Labels>, PromError> {
         let selectors = parse_selectors(selectors)?;
         let source = self.prom_source(database).await?;
-        let mut sets = BTreeSet::new();
-        for matchers in &selectors {
-            sets.extend(source.label_sets(matchers, start_ms, end_ms).await?);
-        }
-        Ok(sets.into_iter().collect())
+        Ok(selected(&source, &selectors, start_ms, end_ms)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// Label names, of every metric or of the series the selectors select.
@@ -92,10 +105,8 @@ impl<D: KvDatabase> QueryEngine<D> {
                 names.extend(metric.tags.iter().cloned());
             }
         } else {
-            for matchers in &matchers {
-                for labels in source.label_sets(matchers, start_ms, end_ms).await? {
-                    names.extend(labels.into_iter().map(|(name, _)| name));
-                }
+            for labels in selected(&source, &matchers, start_ms, end_ms).await? {
+                names.extend(labels.into_iter().map(|(name, _)| name));
             }
         }
         Ok(names.into_iter().collect())
@@ -120,15 +131,13 @@ impl<D: KvDatabase> QueryEngine<D> {
                 values = source.tag_values(name, start_ms, end_ms).await?;
             }
         } else {
-            for matchers in &matchers {
-                for labels in source.label_sets(matchers, start_ms, end_ms).await? {
-                    values.extend(
-                        labels
-                            .into_iter()
-                            .filter(|(label, _)| label == name)
-                            .map(|(_, value)| value),
-                    );
-                }
+            for labels in selected(&source, &matchers, start_ms, end_ms).await? {
+                values.extend(
+                    labels
+                        .into_iter()
+                        .filter(|(label, _)| label == name)
+                        .map(|(_, value)| value),
+                );
             }
         }
         Ok(values.into_iter().collect())
