@@ -12,8 +12,10 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let groups: Vec<usize> = (0..reader.row_groups()).collect();
     if let Ok(rows) = reader.decode(&groups, |_| true, true) {
-        let first = rows.series.first().copied().unwrap_or_default();
-        let _ = rows.series_block(SeriesId(first), i64::MIN, i64::MAX);
+        for series in [0, 1, u64::MAX] {
+            let _ = rows.series_block(SeriesId(series), i64::MIN, i64::MAX);
+            let _ = rows.series_slice(SeriesId(series), i64::MIN, i64::MAX);
+        }
         let _ = rows.into_series();
     }
 });
