@@ -10,7 +10,7 @@ use prost::Message;
 use tidemark_storage::tsdb::{DataPoint, SeriesKey};
 
 use crate::error::LineError;
-use crate::lp::{ParsedBatch, Point};
+use crate::lp::Point;
 
 /// The field every remote_write sample is stored in.
 pub const VALUE_FIELD: &str = "value";
@@ -143,15 +143,6 @@ pub struct RemoteWriteBatch {
     pub errors: Vec<LineError>,
     /// Staleness markers seen (not stored; see `docs/promql.md`).
     pub stale_markers: usize,
-}
-
-impl From<RemoteWriteBatch> for ParsedBatch {
-    fn from(batch: RemoteWriteBatch) -> Self {
-        Self {
-            points: batch.points,
-            errors: batch.errors,
-        }
-    }
 }
 
 fn is_metric_name(name: &str) -> bool {

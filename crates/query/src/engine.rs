@@ -212,6 +212,19 @@ impl<D: KvDatabase> QueryEngine<D> {
         &self,
         database: Option<&str>,
     ) -> QueryResult<(SessionContext, Option<TenantId>)> {
+        let catalog = match database {
+            Some(database) => Some(self.read_catalog(database).await?),
+            None => None,
+        };
+        self.session_over(database, catalog)
+    }
+
+    /// Builds the session of `database` over its already read catalog.
+    fn session_over(
+        &self,
+        database: Option<&str>,
+        stored: Option<(TenantId, BTreeMap<String, MeasurementSchema>)>,
+    ) -> QueryResult<(SessionContext, Option<TenantId>)> {
         let schema_name = database.unwrap_or(NO_DATABASE_SCHEMA);
         // Every session starts from one prepared state (functions, rules, runtime), which costs
         // about a millisecond to build; only the catalog and the default schema differ.
@@ -240,10 +253,9 @@ impl<D: KvDatabase> QueryEngine<D> {
         let catalog = context
             .catalog(CATALOG)
             .ok_or_else(|| QueryError::Internal("the default catalog is missing".into()))?;
-        let (tenant, measurements) = match database {
+        let (tenant, measurements) = match stored {
             None => (None, Vec::new()),
-            Some(database) => {
-                let (tenant, schemas) = self.read_catalog(database).await?;
+            Some((tenant, schemas)) => {
                 let schema = catalog
                     .schema(schema_name)
                     .ok_or_else(|| QueryError::Internal("the default schema is missing".into()))?;
@@ -281,8 +293,9 @@ impl<D: KvDatabase> QueryEngine<D> {
         &self,
         database: &str,
     ) -> QueryResult<(SessionContext, BTreeMap<String, MeasurementSchema>)> {
-        let (_, schemas) = self.read_catalog(database).await?;
-        let (context, _) = self.session(Some(database)).await?;
+        // One catalog read serves both the tables and the metric mapping.
+        let (tenant, schemas) = self.read_catalog(database).await?;
+        let (context, _) = self.session_over(Some(database), Some((tenant, schemas.clone())))?;
         Ok((context, schemas))
     }
 

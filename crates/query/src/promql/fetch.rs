@@ -119,6 +119,13 @@ fn time_literal(millis: i64, end: bool) -> Expr {
     ))
 }
 
+/// Rows whose time floors to a millisecond in `[start_ms, end_ms]`.
+fn time_filter(start_ms: i64, end_ms: i64) -> Expr {
+    ident(TIME_COLUMN)
+        .gt_eq(time_literal(start_ms, false))
+        .and(ident(TIME_COLUMN).lt_eq(time_literal(end_ms, true)))
+}
+
 fn strings(column: &dyn Array) -> Result<Vec<Option<String>>, PromError> {
     let column = cast(column, &DataType::Utf8)
         .map_err(|error| PromError::Internal(format!("tag column: {error}")))?;
@@ -187,10 +194,7 @@ impl StorageSource {
     }
 
     fn filter(metric: &MetricColumn, matchers: &Matchers, start_ms: i64, end_ms: i64) -> Expr {
-        let mut filter = ident(TIME_COLUMN)
-            .gt_eq(time_literal(start_ms, false))
-            .and(ident(TIME_COLUMN).lt_eq(time_literal(end_ms, true)))
-            .and(ident(&metric.field).is_not_null());
+        let mut filter = time_filter(start_ms, end_ms).and(ident(&metric.field).is_not_null());
         // Equality on a tag narrows the scan through the postings; everything else is checked
         // on the labels afterwards, which also keeps `or` groups exact.
         if matchers.or_matchers.is_empty() {
@@ -350,10 +354,7 @@ impl StorageSource {
                 continue;
             }
             // Any field of the measurement will do: the tag is the measurement's.
-            let filter = ident(TIME_COLUMN)
-                .gt_eq(time_literal(start_ms, false))
-                .and(ident(TIME_COLUMN).lt_eq(time_literal(end_ms, true)))
-                .and(ident(name).is_not_null());
+            let filter = time_filter(start_ms, end_ms).and(ident(name).is_not_null());
             for batch in self
                 .collect(metric, filter, vec![ident(name)], true)
                 .await?
