@@ -29,11 +29,18 @@ pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
     })
 }
 
-/// Opens the cold tier's object store.
-pub fn open_cold_store(config: &Config) -> anyhow::Result<tidemark_storage::cold::ColdStore> {
+/// Opens the cold tier's object store and claims it for the deployment of `db` (refusing a
+/// store that holds someone else's objects; see `tidemark_storage::cold::deployment`).
+pub async fn open_cold_store<D: KvDatabase>(
+    config: &Config,
+    db: &D,
+) -> anyhow::Result<tidemark_storage::cold::ColdStore> {
     let store =
         tidemark_storage::cold::ColdStore::open(&config.object_store_config(), &config.data_dir)
-            .context("cannot open the object store of the cold tier")?;
+            .context("cannot open the object store of the cold tier")?
+            .claim(db, &Layout::default())
+            .await
+            .context("cannot use the object store of the cold tier")?;
     tracing::info!(store = store.description(), "cold tier");
     Ok(store)
 }
@@ -95,14 +102,17 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         seal_after: std::time::Duration::from_secs(config.compaction_seal_after_seconds),
         ..tidemark_tiering::CompactionConfig::default()
     };
+    let coordinator = tidemark_tiering::Coordinator::new();
     tokio::spawn(tidemark_tiering::run_compaction_loop(
+        coordinator.clone(),
         db.clone(),
         Layout::default(),
         compaction,
     ));
     let tiering = config.tiering_config()?;
-    let cold_store = open_cold_store(config)?;
+    let cold_store = open_cold_store(config, &db).await?;
     tokio::spawn(tidemark_tiering::run_tiering_loop(
+        coordinator.clone(),
         db.clone(),
         Layout::default(),
         cold_store.clone(),
@@ -128,6 +138,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
             default_database: config.default_database.clone(),
             cold_store,
             tiering,
+            coordinator,
         },
     ));
     let tls = match &config.tls {

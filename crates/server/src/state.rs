@@ -1,11 +1,13 @@
 //! What every handler shares.
 
+use std::sync::Arc;
 use tidemark_ingest::Writer;
 use tidemark_query::QueryEngine;
 use tidemark_storage::KvDatabase;
 use tidemark_storage::cold::ColdStore;
 use tidemark_storage::tsdb::Layout;
-use tidemark_tiering::TieringConfig;
+
+use tidemark_tiering::{Coordinator, TieringConfig};
 
 use crate::auth::Auth;
 
@@ -32,6 +34,8 @@ pub struct AppState<D> {
     pub cold_store: ColdStore,
     /// Tiering settings (for on-demand passes).
     pub tiering: TieringConfig,
+    /// Who runs background passes (one at a time per job, across nodes).
+    pub coordinator: Arc<Coordinator>,
 }
 
 /// The options of [`AppState::new`] beyond the services.
@@ -47,6 +51,8 @@ pub struct StateOptions {
     pub cold_store: ColdStore,
     /// Tiering settings.
     pub tiering: TieringConfig,
+    /// Who runs background passes.
+    pub coordinator: Arc<Coordinator>,
 }
 
 impl<D: KvDatabase> AppState<D> {
@@ -69,6 +75,7 @@ impl<D: KvDatabase> AppState<D> {
             default_database: options.default_database,
             cold_store: options.cold_store,
             tiering: options.tiering,
+            coordinator: options.coordinator,
         }
     }
 }

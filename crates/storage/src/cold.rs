@@ -8,6 +8,7 @@
 //! version, each stored value is in hot storage or in an indexed file (or both; the dedup rule
 //! makes hot win). Tiering registers a file before it clears the hot keys the file holds.
 
+pub mod deployment;
 pub mod file;
 pub mod read;
 pub mod store;
@@ -47,6 +48,9 @@ pub enum ColdError {
     /// The object store configuration is unusable.
     #[error("object store configuration: {0}")]
     Config(String),
+    /// The KV store failed (claiming a prefix reads and writes the deployment id).
+    #[error("storage: {0}")]
+    Kv(#[from] crate::KvError),
 }
 
 /// One file of the cold index.

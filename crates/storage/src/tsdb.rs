@@ -9,6 +9,8 @@
 
 mod catalog;
 mod data;
+mod fit;
+mod lease;
 mod metadata;
 mod series;
 mod tenant;
@@ -18,6 +20,7 @@ pub use data::{
     BUCKET_NANOS, DataPoint, absent_column, bucket_start, merge_blocks, now_nanos, push_value,
     read_series,
 };
+pub use lease::LeaseState;
 pub use metadata::MetricMetadata;
 pub use series::{SeriesId, SeriesKey};
 pub use tenant::{Permissions, RetentionSettings, TenantId, TokenGrant, hash_token};
@@ -294,10 +297,47 @@ impl Layout {
         self.root.subspace(&(tenant.0, "d")).range()
     }
 
-    /// Decodes the series and bucket of a data key.
+    /// Decodes the series and bucket of a data key: a block's
+    /// `(tid, "d", sid, bucket, versionstamp)` or a compacted part's
+    /// `(tid, "d", sid, bucket, versionstamp, part)`.
     pub fn data_entry(&self, key: &[u8]) -> Option<(SeriesId, i64)> {
-        let (_, _, series, bucket, _): (u64, String, u64, i64, Versionstamp) =
+        if let Ok((_, _, series, bucket, _)) = self
+            .root
+            .unpack::<(u64, String, u64, i64, Versionstamp)>(key)
+        {
+            return Some((SeriesId(series), bucket));
+        }
+        let (_, _, series, bucket, _, _): (u64, String, u64, i64, Versionstamp, i64) =
             self.root.unpack(key).ok()?;
         Some((SeriesId(series), bucket))
+    }
+
+    /// The key of compacted part `index` of a merge whose newest consumed key is `newest`.
+    ///
+    /// Parts sort strictly after every key they consumed and before any later block: the
+    /// versionstamp of `newest` extended by a part number (one past `newest`'s own part number
+    /// when it is a part itself). A reader that saw keys up to some `k` (tiering, before it
+    /// clears `[.., k]`) therefore never loses a part holding data written after `k`: such a
+    /// part consumed a key past `k` and sorts after it.
+    pub fn data_part_after(&self, newest: &[u8], index: u16) -> Option<Vec<u8>> {
+        let (tenant, series, bucket, stamp, first_part) =
+            if let Ok((tenant, _, series, bucket, stamp)) =
+                self.root
+                    .unpack::<(u64, String, u64, i64, Versionstamp)>(newest)
+            {
+                (tenant, series, bucket, stamp, 0)
+            } else {
+                let (tenant, _, series, bucket, stamp, part): (
+                    u64,
+                    String,
+                    u64,
+                    i64,
+                    Versionstamp,
+                    i64,
+                ) = self.root.unpack(newest).ok()?;
+                (tenant, series, bucket, stamp, part.checked_add(1)?)
+            };
+        let part = first_part.checked_add(i64::from(index))?;
+        Some(self.root.pack(&(tenant, "d", series, bucket, stamp, part)))
     }
 }

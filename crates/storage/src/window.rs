@@ -10,11 +10,21 @@ use std::time::{Duration, Instant};
 
 use crate::error::{KvError, KvResult};
 use crate::kv::{KeyValue, KvDatabase, KvTransaction, RangeRequest};
+use crate::retry::{TxError, TxFuture};
 
 /// A window is replaced after this long, well inside FDB's 5 s read horizon.
 pub const MAX_WINDOW_AGE: Duration = Duration::from_secs(2);
 /// Retryable errors tolerated in a row before a read gives up.
-const MAX_RETRIES: u32 = 20;
+pub const MAX_READ_RETRIES: u32 = 20;
+
+/// How long to wait before retry number `attempt` (from 1) of a read: 2 ms doubling up to
+/// 250 ms. Shorter than FDB's commit backoff, because a failed read usually only means the
+/// window aged out or a storage server lagged for a moment; it still spreads retries out so a
+/// struggling cluster is not hammered (20 attempts wait about 3.5 s in all).
+pub fn read_backoff(attempt: u32) -> Duration {
+    let millis = 2u64.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    Duration::from_millis(millis.min(250))
+}
 
 /// The current read-only transaction of a scan.
 #[derive(Debug)]
@@ -85,21 +95,42 @@ impl<D: KvDatabase> ReadWindow<D> {
         self.renewals
     }
 
+    /// Runs the read `body` in the window's transaction. A retryable error (FDB's 1007, 1037,
+    /// ...) drops the transaction and runs `body` again in a new one after [`read_backoff`], up
+    /// to [`MAX_READ_RETRIES`] times in a row; any other error is returned at once.
+    ///
+    /// This is the one place reads retry: every reader outside a committing transaction goes
+    /// through it (commits retry in [`crate::run`]).
+    pub async fn read<T, E, F>(&mut self, mut body: F) -> Result<T, E>
+    where
+        E: TxError,
+        F: for<'a> FnMut(&'a D::Tx) -> TxFuture<'a, Result<T, E>>,
+    {
+        let mut attempts = 0;
+        loop {
+            let result = body(self.tx()?).await;
+            match result {
+                Err(error)
+                    if error.kv_error().is_some_and(KvError::is_retryable)
+                        && attempts < MAX_READ_RETRIES =>
+                {
+                    attempts += 1;
+                    self.invalidate();
+                    tokio::time::sleep(read_backoff(attempts)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Reads a whole range at one read version (snapshot), retrying retryable errors in a new
     /// transaction from the start of the range.
     pub async fn read_range(&mut self, request: &RangeRequest) -> KvResult<Vec<KeyValue>> {
-        let mut attempts = 0;
-        loop {
-            let result = self.tx()?.get_range_all(request, true).await;
-            match result {
-                Ok(rows) => return Ok(rows),
-                Err(error) if error.is_retryable() && attempts < MAX_RETRIES => {
-                    attempts += 1;
-                    self.invalidate();
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        self.read(|tx| {
+            let request = request.clone();
+            Box::pin(async move { tx.get_range_all(&request, true).await })
+        })
+        .await
     }
 
     /// Reads a range too large for one transaction, page by page, each page at the read version
@@ -112,23 +143,16 @@ impl<D: KvDatabase> ReadWindow<D> {
     ) -> KvResult<()> {
         let mut next = Some(request.clone());
         let mut iteration = 1;
-        let mut attempts = 0;
         while let Some(page) = next {
-            let result = self.tx()?.get_range(&page, iteration, true).await;
-            match result {
-                Ok(chunk) => {
-                    attempts = 0;
-                    next = page.next_page(&chunk);
-                    iteration += 1;
-                    chunk.kvs.into_iter().for_each(&mut visit);
-                }
-                Err(error) if error.is_retryable() && attempts < MAX_RETRIES => {
-                    attempts += 1;
-                    self.invalidate();
-                    next = Some(page);
-                }
-                Err(error) => return Err(error),
-            }
+            let chunk = self
+                .read(|tx| {
+                    let page = page.clone();
+                    Box::pin(async move { tx.get_range(&page, iteration, true).await })
+                })
+                .await?;
+            next = page.next_page(&chunk);
+            iteration += 1;
+            chunk.kvs.into_iter().for_each(&mut visit);
         }
         Ok(())
     }

@@ -5,19 +5,26 @@
 //! reads its blocks (a serializable range read), merges them under the dedup rule (one value per
 //! field and time, latest write wins), clears them, writes the chunk, and clears the marker.
 //!
-//! The chunk is written at the key of the newest block it consumed, not at a new versionstamp:
-//! every block written later sorts after it and still wins, so a pass that stops early (byte
-//! budget) never lets old values override newer ones. A late write that lands while a
+//! The chunk is written right after the key of the newest block it consumed (that block's
+//! versionstamp extended by a part number), not at a new versionstamp: every block written
+//! later sorts after it and still wins, so a pass that stops early (byte budget) never lets old
+//! values override newer ones, and a tiering pass clearing up to the last key it read never
+//! clears a chunk holding data it did not read. A late write that lands while a
 //! compaction reads conflicts with that read, so the compaction retries and includes it; it is
 //! never lost. Compactions run at batch priority, one bucket at a time.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use tidemark_storage::block::{Block, MAX_BLOCK_BYTES};
 use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, merge_blocks, now_nanos};
 use tidemark_storage::{
     KvDatabase, KvError, KvTransaction, RangeRequest, RunOptions, StreamingMode, TxOption, run,
 };
+
+use crate::supervise::{Coordinator, Job, panic_message, record_failure, run_supervised};
 
 /// Bytes of blocks one compaction transaction reads at most (well under FDB's 10 MB).
 const MAX_READ_BYTES: usize = 4 * 1024 * 1024;
@@ -42,13 +49,16 @@ pub enum CompactionError {
         /// The decoder's complaint.
         reason: String,
     },
+    /// A tenant's compaction panicked (a bug; the tenant is skipped this pass).
+    #[error("compaction panicked: {0}")]
+    Panicked(String),
 }
 
 impl tidemark_storage::TxError for CompactionError {
     fn kv_error(&self) -> Option<&KvError> {
         match self {
             Self::Storage(error) => Some(error),
-            Self::Corrupt { .. } => None,
+            Self::Corrupt { .. } | Self::Panicked(_) => None,
         }
     }
 }
@@ -154,15 +164,32 @@ async fn compact_in<T: KvTransaction>(
     let merged = merge_blocks(blocks, i64::MIN, i64::MAX);
     let parts = merged.encode_parts(MAX_BLOCK_BYTES);
     if parts.len() >= chunk.kvs.len() {
-        // Nothing to gain (and no keys to place the parts at).
+        // Nothing to gain.
         return Ok(stats);
     }
-    // The parts take the keys of the newest consumed blocks, keeping their place in write order.
-    let keep_from = chunk.kvs.len() - parts.len();
-    for (key, _) in &chunk.kvs[..keep_from] {
+    let Some((newest, _)) = chunk.kvs.last() else {
+        return Ok(stats);
+    };
+    // The parts go right after the newest consumed key (see `Layout::data_part_after`): later
+    // blocks still sort after them, and a tiering pass that read up to some consumed key and
+    // clears up to it never clears a part holding data it did not read.
+    let mut part_keys = Vec::with_capacity(parts.len());
+    for index in 0..parts.len() {
+        let key = u16::try_from(index)
+            .ok()
+            .and_then(|index| layout.data_part_after(newest, index))
+            .ok_or_else(|| CompactionError::Corrupt {
+                tenant: tenant.0,
+                series: series.0,
+                bucket,
+                reason: format!("cannot place part {index} after key {newest:02x?}"),
+            })?;
+        part_keys.push(key);
+    }
+    for (key, _) in &chunk.kvs {
         tx.clear(key);
     }
-    for ((key, _), part) in chunk.kvs[keep_from..].iter().zip(&parts) {
+    for (key, part) in part_keys.iter().zip(&parts) {
         stats.bytes_written += part.len() as u64;
         tx.set(key, part);
     }
@@ -171,69 +198,115 @@ async fn compact_in<T: KvTransaction>(
     Ok(stats)
 }
 
-/// Compacts every sealed dirty bucket of every tenant once.
+/// Compacts every sealed dirty bucket of every tenant once. A tenant whose compaction fails
+/// (or panics) is logged, counted and skipped; the others are still compacted, and the error
+/// of the first failure is returned after all of them.
 pub async fn compact_sealed<D: KvDatabase>(
     db: &D,
     layout: &Layout,
     config: &CompactionConfig,
 ) -> Result<CompactionStats, CompactionError> {
     let sealed_before = now_nanos()
-        .saturating_sub(config.seal_after.as_nanos() as i64)
+        .saturating_sub(i64::try_from(config.seal_after.as_nanos()).unwrap_or(i64::MAX))
         .saturating_sub(BUCKET_NANOS);
-    let tenants = crate::tier::read_as(db, |tx| {
+    let tenants = crate::txn::read_as(db, |tx| {
         let layout = layout.clone();
         Box::pin(async move { Ok::<_, CompactionError>(layout.list_tenants(tx).await?) })
     })
     .await?;
     let mut stats = CompactionStats::default();
+    let mut first_failure = None;
     for (name, tenant) in tenants {
-        let (mut begin, end) = layout.dirty_before(tenant, sealed_before.saturating_add(1));
-        loop {
-            let request = RangeRequest::new(begin.clone(), end.clone()).limit(MARKERS_PER_PAGE);
-            let page = crate::tier::read_as(db, |tx| {
-                let request = request.clone();
-                Box::pin(async move {
-                    tx.set_option(TxOption::PriorityBatch)?;
-                    Ok::<_, CompactionError>(tx.get_range(&request, 1, true).await?)
-                })
-            })
-            .await?;
-            for (key, _) in &page.kvs {
-                let Some((bucket, series)) = layout.dirty_entry(key) else {
-                    continue;
-                };
-                stats.add(compact_bucket(db, layout, tenant, series, bucket).await?);
-                // Let ingest and queries run between buckets.
-                tokio::task::yield_now().await;
+        let outcome = AssertUnwindSafe(compact_tenant(db, layout, tenant, sealed_before))
+            .catch_unwind()
+            .await;
+        let failure = match outcome {
+            Ok(Ok(tenant_stats)) => {
+                stats.add(tenant_stats);
+                tracing::debug!(database = %name, ?tenant_stats, "compaction pass over tenant done");
+                continue;
             }
-            match page.kvs.last() {
-                Some((last, _)) if page.more => begin = tidemark_storage::keys::key_after(last),
-                _ => break,
-            }
-        }
-        tracing::debug!(database = %name, ?stats, "compaction pass over tenant done");
+            Ok(Err(error)) => error,
+            Err(panic) => CompactionError::Panicked(panic_message(panic.as_ref())),
+        };
+        tracing::warn!(database = %name, error = %failure, "compaction skipped a tenant");
+        record_failure("compaction", "tenant");
+        first_failure.get_or_insert(failure);
     }
     crate::metrics::record_compaction(&stats);
-    Ok(stats)
+    match first_failure {
+        Some(error) => Err(error),
+        None => Ok(stats),
+    }
 }
 
-/// Runs compaction passes forever, `config.interval` apart; errors are logged and retried.
-pub async fn run_compaction_loop<D: KvDatabase>(db: D, layout: Layout, config: CompactionConfig) {
+async fn compact_tenant<D: KvDatabase>(
+    db: &D,
+    layout: &Layout,
+    tenant: TenantId,
+    sealed_before: i64,
+) -> Result<CompactionStats, CompactionError> {
+    let mut stats = CompactionStats::default();
+    let (mut begin, end) = layout.dirty_before(tenant, sealed_before.saturating_add(1));
     loop {
-        match compact_sealed(&db, &layout, &config).await {
-            Ok(stats) if stats.blocks_consumed > 0 => {
-                tracing::info!(
-                    buckets = stats.buckets,
-                    blocks = stats.blocks_consumed,
-                    chunks = stats.chunks_written,
-                    bytes_read = stats.bytes_read,
-                    bytes_written = stats.bytes_written,
-                    "compaction pass"
-                );
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "compaction pass failed"),
+        let request = RangeRequest::new(begin.clone(), end.clone()).limit(MARKERS_PER_PAGE);
+        let page = crate::txn::read_as(db, |tx| {
+            let request = request.clone();
+            Box::pin(async move {
+                tx.set_option(TxOption::PriorityBatch)?;
+                Ok::<_, CompactionError>(tx.get_range(&request, 1, true).await?)
+            })
+        })
+        .await?;
+        for (key, _) in &page.kvs {
+            let Some((bucket, series)) = layout.dirty_entry(key) else {
+                continue;
+            };
+            stats.add(compact_bucket(db, layout, tenant, series, bucket).await?);
+            // Let ingest and queries run between buckets.
+            tokio::task::yield_now().await;
         }
-        tokio::time::sleep(config.interval).await;
+        match page.kvs.last() {
+            Some((last, _)) if page.more => begin = tidemark_storage::keys::key_after(last),
+            _ => return Ok(stats),
+        }
     }
+}
+
+/// Runs compaction passes forever, `config.interval` apart, on one node of the cluster at a
+/// time; failures and panics are logged, counted and retried with backoff.
+pub async fn run_compaction_loop<D: KvDatabase>(
+    coordinator: Arc<Coordinator>,
+    db: D,
+    layout: Layout,
+    config: CompactionConfig,
+) {
+    let interval = config.interval;
+    run_supervised(
+        coordinator,
+        db.clone(),
+        layout.clone(),
+        Job::Compaction,
+        interval,
+        move || {
+            let (db, layout, config) = (db.clone(), layout.clone(), config.clone());
+            async move {
+                let stats = compact_sealed(&db, &layout, &config)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if stats.blocks_consumed > 0 {
+                    tracing::info!(
+                        buckets = stats.buckets,
+                        blocks = stats.blocks_consumed,
+                        chunks = stats.chunks_written,
+                        bytes_read = stats.bytes_read,
+                        bytes_written = stats.bytes_written,
+                        "compaction pass"
+                    );
+                }
+                Ok(())
+            }
+        },
+    )
+    .await;
 }

@@ -9,17 +9,23 @@
 //! (`tidemark compact`, `tidemark tier run`), and `bench` measures them.
 
 pub mod compaction;
+mod error;
 mod metrics;
 mod partition;
+pub mod pass;
 mod retention;
 pub mod status;
+pub mod supervise;
 pub mod tier;
+mod txn;
 
 pub use compaction::{
     CompactionConfig, CompactionError, CompactionStats, compact_bucket, compact_sealed,
     run_compaction_loop,
 };
+pub use error::TieringError;
+pub use pass::{DAY_NANOS, StepHook, TierEvent, TierStats, TierStep, Tierer, TieringConfig};
 pub use status::{TenantStatus, tier_status};
-pub use tier::{
-    TierEvent, TierStats, TierStep, Tierer, TieringConfig, TieringError, run_tiering_loop,
-};
+pub use supervise::{Busy, Coordinator, Job, JobGuard};
+pub use tier::run_tiering_loop;
+pub use txn::nanos;

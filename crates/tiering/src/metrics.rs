@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::compaction::CompactionStats;
-use crate::tier::TierStats;
+use crate::pass::TierStats;
 
 /// Records a finished compaction pass.
 pub(crate) fn record_compaction(stats: &CompactionStats) {

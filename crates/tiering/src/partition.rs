@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use tidemark_storage::block::Block;
-use tidemark_storage::cold::store::{checksum_of, object_path};
+use tidemark_storage::cold::store::checksum_of;
 use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, SeriesRows, encode_file};
 use tidemark_storage::keys::key_after;
 use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks, now_nanos};
@@ -26,7 +26,9 @@ use tidemark_storage::{
     KvDatabase, KvResult, KvTransaction, RangeRequest, ReadWindow, RunOptions, run,
 };
 
-use crate::tier::{TierEvent, TierStats, TierStep, Tierer, TieringError, clear_ranges, read};
+use crate::error::TieringError;
+use crate::pass::{TierEvent, TierStats, TierStep, Tierer};
+use crate::txn::{clear_ranges, read};
 
 /// Clear ranges per transaction (each a few hundred bytes of mutation).
 const CLEARS_PER_TRANSACTION: usize = 2_000;
@@ -100,7 +102,10 @@ pub(crate) async fn tier_partition<D: KvDatabase>(
     .map_err(|error| TieringError::Corrupt(format!("encoding task failed: {error}")))??;
     for file in files {
         let file_id = format!("{:032x}", rand_id());
-        let path = object_path(job.tenant.0, job.measurement, job.partition.0, &file_id);
+        let path =
+            tierer
+                .store
+                .object_path(job.tenant.0, job.measurement, job.partition.0, &file_id)?;
         tierer.store.put(&path, file.bytes.clone()).await?;
         entries.push(ColdFileEntry {
             measurement: job.measurement.to_string(),
@@ -192,7 +197,10 @@ async fn read_hot<D: KvDatabase>(
     let layout = tierer.layout;
     let mut window = ReadWindow::new(tierer.db.clone());
     let first_bucket = job.partition.0;
-    let last_bucket = job.partition.1 - tidemark_storage::tsdb::BUCKET_NANOS;
+    let last_bucket = job
+        .partition
+        .1
+        .saturating_sub(tidemark_storage::tsdb::BUCKET_NANOS);
     let mut blocks = Vec::new();
     let mut ranges = Vec::new();
     for series in job.series {

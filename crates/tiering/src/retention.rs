@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use tidemark_storage::tsdb::{BUCKET_NANOS, TenantId, bucket_start, now_nanos};
 use tidemark_storage::{KvDatabase, ReadWindow, RunOptions, run};
 
-use crate::tier::{TierEvent, TierStats, Tierer, TieringError, clear_ranges, nanos, read};
+use crate::error::TieringError;
+use crate::pass::{TierEvent, TierStats, Tierer};
+use crate::txn::{clear_ranges, nanos, read};
 
 /// Series whose hot ranges one transaction clears.
 const SERIES_PER_TRANSACTION: usize = 1_000;
@@ -46,7 +48,7 @@ pub(crate) async fn expire<D: KvDatabase>(
     .await?;
     stats.files_retired += files as u64;
     // Whole buckets that ended at or before the cutoff.
-    let last_bucket = bucket_start(cutoff) - BUCKET_NANOS;
+    let last_bucket = bucket_start(cutoff).saturating_sub(BUCKET_NANOS);
     let schemas = read(tierer.db, |tx| {
         let layout = layout.clone();
         Box::pin(async move { Ok(layout.schemas(tx, tenant).await?) })

@@ -3,7 +3,9 @@
 use tidemark_storage::tsdb::Layout;
 use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
-use crate::tier::{TieringConfig, TieringError, read};
+use crate::error::TieringError;
+use crate::pass::TieringConfig;
+use crate::txn::read;
 
 /// One tenant's tiers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -6,201 +6,31 @@
 //! ([`crate::partition`] moves one), then garbage collection. Finding those partitions costs
 //! one limited range read per series: each series' first data key before the cutoff names the
 //! next partition it has data in.
+//!
+//! One tenant's or partition's fault is its own: a failing (or panicking) tenant, partition or
+//! collection is logged, counted in `/metrics` and skipped, and the pass goes on with the
+//! others; the next pass tries it again.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
-use tidemark_storage::cold::{ColdError, ColdStore};
+use futures::FutureExt;
+use tidemark_storage::cold::ColdStore;
 use tidemark_storage::tsdb::{BUCKET_NANOS, Layout, SeriesId, TenantId, now_nanos};
-use tidemark_storage::{
-    KvDatabase, KvError, KvTransaction, RangeRequest, ReadWindow, RunOptions, TxError, TxFuture,
-    run,
-};
+use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
+use crate::error::TieringError;
 use crate::partition::{PartitionJob, tier_partition};
+use crate::pass::{TierEvent, TierStats, Tierer, TieringConfig};
 use crate::retention::{collect_garbage, expire};
-
-/// Nanoseconds per day.
-pub const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
-
-/// Why a tiering pass failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TieringError {
-    /// Storage failed.
-    #[error("storage failed during tiering: {0}")]
-    Storage(#[from] KvError),
-    /// The object store or the file codec failed.
-    #[error("cold tier: {0}")]
-    Cold(#[from] ColdError),
-    /// Stored data does not decode.
-    #[error("corrupt data while tiering: {0}")]
-    Corrupt(String),
-}
-
-impl TxError for TieringError {
-    fn kv_error(&self) -> Option<&KvError> {
-        match self {
-            Self::Storage(error) => Some(error),
-            _ => None,
-        }
-    }
-}
-
-/// The steps of moving one partition, in order; tests stop a pass at each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TierStep {
-    /// The partition's files are in the object store, not yet in the index.
-    AfterPut,
-    /// The files are in the index; hot data not yet cleared.
-    AfterRegister,
-    /// Some of the hot data is cleared.
-    MidClear,
-}
-
-impl TierStep {
-    /// Parses `after_put`, `after_register` or `mid_clear`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "after_put" => Self::AfterPut,
-            "after_register" => Self::AfterRegister,
-            "mid_clear" => Self::MidClear,
-            _ => return None,
-        })
-    }
-
-    /// The name [`parse`](Self::parse) accepts.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::AfterPut => "after_put",
-            Self::AfterRegister => "after_register",
-            Self::MidClear => "mid_clear",
-        }
-    }
-}
-
-/// How tiering behaves.
-#[derive(Debug, Clone)]
-pub struct TieringConfig {
-    /// Data older than this moves to the cold tier (a tenant's own setting overrides it).
-    pub hot_retention: Duration,
-    /// Data older than this is deleted from both tiers; `None` keeps it forever.
-    pub retention: Option<Duration>,
-    /// Length of a cold partition (a whole number of hours).
-    pub partition: Duration,
-    /// Objects out of the index are deleted only this long after they left it (or, for objects
-    /// never registered, after they were written), so running queries can still read them.
-    pub grace: Duration,
-    /// Rows per cold file at most (a partition with more is split at series boundaries).
-    pub max_file_rows: usize,
-    /// Time between passes of the background loop.
-    pub interval: Duration,
-    /// Test hook: stop forever at this step of the first partition.
-    pub pause_at: Option<TierStep>,
-}
-
-impl Default for TieringConfig {
-    fn default() -> Self {
-        Self {
-            hot_retention: Duration::from_secs(7 * 86_400),
-            retention: None,
-            partition: Duration::from_secs(86_400),
-            grace: Duration::from_secs(3_600),
-            max_file_rows: 2_000_000,
-            interval: Duration::from_secs(600),
-            pause_at: None,
-        }
-    }
-}
-
-/// A duration in nanoseconds, saturating at `i64::MAX` (about 292 years).
-pub fn nanos(duration: Duration) -> i64 {
-    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
-}
-
-impl TieringConfig {
-    pub(crate) fn partition_nanos(&self) -> i64 {
-        (nanos(self.partition) / BUCKET_NANOS).max(1) * BUCKET_NANOS
-    }
-
-    /// The start of the partition holding `time`.
-    pub fn partition_start(&self, time: i64) -> i64 {
-        let length = self.partition_nanos();
-        time.div_euclid(length) * length
-    }
-}
-
-/// What a pass reports as it goes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TierEvent {
-    /// A partition moved (or was re-merged with late data).
-    Partition {
-        /// Database name.
-        database: String,
-        /// Measurement.
-        measurement: String,
-        /// Partition start (ns).
-        start: i64,
-        /// Series with hot data moved.
-        series: usize,
-        /// Rows in the new files.
-        rows: u64,
-        /// Bytes of the new files.
-        bytes: u64,
-        /// Files it replaced.
-        replaced: usize,
-    },
-    /// Data past the total retention was deleted.
-    Expired {
-        /// Database name.
-        database: String,
-        /// Cold files taken out of the index.
-        files: usize,
-        /// Series whose hot ranges were cleared.
-        series: usize,
-    },
-    /// An object was deleted (retired after its grace period, or never registered).
-    Deleted {
-        /// Object path.
-        path: String,
-        /// True for an object no index entry ever named.
-        orphan: bool,
-    },
-    /// The pass stopped at a test hook.
-    Paused(TierStep),
-}
-
-/// What a pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TierStats {
-    /// Partitions moved or re-merged.
-    pub partitions: u64,
-    /// Files written.
-    pub files_written: u64,
-    /// Rows written.
-    pub rows: u64,
-    /// Bytes written.
-    pub bytes: u64,
-    /// Files taken out of the index (replaced or expired).
-    pub files_retired: u64,
-    /// Objects deleted.
-    pub objects_deleted: u64,
-}
-
-/// Everything a pass needs.
-#[derive(Debug)]
-pub struct Tierer<'a, D> {
-    /// The KV store.
-    pub db: &'a D,
-    /// The key layout.
-    pub layout: &'a Layout,
-    /// The object store.
-    pub store: &'a ColdStore,
-    /// Settings.
-    pub config: &'a TieringConfig,
-}
+use crate::supervise::{Coordinator, Job, panic_message, record_failure, run_supervised};
+use crate::txn::{nanos, read};
 
 impl<D: KvDatabase> Tierer<'_, D> {
-    /// Runs one pass over every tenant, reporting progress to `report`.
+    /// Runs one pass over every tenant, reporting progress to `report`. Fails only when the
+    /// tenants cannot be listed; everything else that fails is skipped and counted in
+    /// [`TierStats::failures`].
     pub async fn run_pass(
         &self,
         report: &(dyn Fn(TierEvent) + Send + Sync),
@@ -212,11 +42,35 @@ impl<D: KvDatabase> Tierer<'_, D> {
         .await?;
         let mut stats = TierStats::default();
         for (name, tenant) in &tenants {
-            self.pass_tenant(name, *tenant, &mut stats, report).await?;
+            let outcome = AssertUnwindSafe(self.pass_tenant(name, *tenant, &mut stats, report))
+                .catch_unwind()
+                .await;
+            self.skip_failed("tenant", name, outcome, &mut stats);
         }
-        collect_garbage(self, &tenants, &mut stats, report).await?;
+        let outcome = AssertUnwindSafe(collect_garbage(self, &tenants, &mut stats, report))
+            .catch_unwind()
+            .await;
+        self.skip_failed("garbage collection", "", outcome, &mut stats);
         crate::metrics::record_tiering(&stats);
         Ok(stats)
+    }
+
+    /// Logs and counts a failed (or panicked) unit of a pass.
+    fn skip_failed(
+        &self,
+        what: &'static str,
+        name: &str,
+        outcome: std::thread::Result<Result<(), TieringError>>,
+        stats: &mut TierStats,
+    ) {
+        let message = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => error.to_string(),
+            Err(panic) => format!("panicked: {}", panic_message(panic.as_ref())),
+        };
+        tracing::warn!(unit = what, name, error = %message, "tiering skipped a failed unit");
+        record_failure("tiering", what);
+        stats.failures += 1;
     }
 
     async fn pass_tenant(
@@ -253,7 +107,7 @@ impl<D: KvDatabase> Tierer<'_, D> {
                 .first_partitions(tenant, measurement, None, cutoff)
                 .await?;
             while let Some((start, series)) = next.pop_first() {
-                let end = start + self.config.partition_nanos();
+                let end = self.config.partition_end(start);
                 let job = PartitionJob {
                     database: name,
                     tenant,
@@ -261,7 +115,15 @@ impl<D: KvDatabase> Tierer<'_, D> {
                     partition: (start, end),
                     series: &series,
                 };
-                tier_partition(self, &job, stats, report).await?;
+                let outcome = AssertUnwindSafe(tier_partition(self, &job, stats, report))
+                    .catch_unwind()
+                    .await;
+                self.skip_failed(
+                    "partition",
+                    &format!("{name}/{measurement}@{start}"),
+                    outcome,
+                    stats,
+                );
                 let later = self
                     .first_partitions(tenant, measurement, Some((&series, end)), cutoff)
                     .await?;
@@ -295,7 +157,7 @@ impl<D: KvDatabase> Tierer<'_, D> {
         if from >= cutoff {
             return Ok(found);
         }
-        let last_bucket = cutoff - BUCKET_NANOS;
+        let last_bucket = cutoff.saturating_sub(BUCKET_NANOS);
         for id in series {
             let (begin, end) = self.layout.data_range(tenant, id, from, last_bucket);
             let rows = window
@@ -313,109 +175,53 @@ impl<D: KvDatabase> Tierer<'_, D> {
         }
         Ok(found)
     }
-
-    pub(crate) async fn measurement_series(
-        &self,
-        window: &mut ReadWindow<D>,
-        tenant: TenantId,
-        measurement: &str,
-    ) -> Result<Vec<SeriesId>, TieringError> {
-        let (begin, end) = self.layout.postings(tenant, measurement, ("", ""));
-        let mut series = Vec::new();
-        window
-            .read_append_only(&RangeRequest::new(begin, end), |(key, _)| {
-                if let Some(id) = self.layout.posting_series(&key) {
-                    series.push(id);
-                }
-            })
-            .await?;
-        series.sort_unstable();
-        Ok(series)
-    }
-
-    /// Stops forever when the test hook names `step`.
-    pub(crate) async fn maybe_pause(
-        &self,
-        step: TierStep,
-        report: &(dyn Fn(TierEvent) + Send + Sync),
-    ) {
-        if self.config.pause_at == Some(step) {
-            report(TierEvent::Paused(step));
-            tracing::warn!(step = step.name(), "tiering paused by the test hook");
-            std::future::pending::<()>().await;
-        }
-    }
 }
 
-/// Runs a read-only body in a transaction, retried in a new one after a retryable error (the
-/// reads a pass makes outside its writing transactions).
-pub(crate) async fn read_as<D, T, E, F>(db: &D, body: F) -> Result<T, E>
-where
-    D: KvDatabase,
-    E: TxError,
-    F: for<'a> Fn(&'a D::Tx) -> TxFuture<'a, Result<T, E>>,
-{
-    run(db, RunOptions::idempotent(), |tx, _| body(tx)).await
-}
-
-/// Clears `[begin, end)` ranges in one transaction.
-pub(crate) async fn clear_ranges<D: KvDatabase>(
-    db: &D,
-    options: RunOptions,
-    clears: Vec<(Vec<u8>, Vec<u8>)>,
-) -> Result<(), TieringError> {
-    run(db, options, |tx, _| {
-        let clears = clears.clone();
-        Box::pin(async move {
-            for (begin, end) in &clears {
-                tx.clear_range(begin, end);
-            }
-            Ok(())
-        })
-    })
-    .await
-}
-
-/// [`read_as`] for the tiering error.
-pub(crate) async fn read<D, T, F>(db: &D, body: F) -> Result<T, TieringError>
-where
-    D: KvDatabase,
-    F: for<'a> Fn(&'a D::Tx) -> TxFuture<'a, Result<T, TieringError>>,
-{
-    read_as(db, body).await
-}
-
-/// Runs passes forever, `config.interval` apart; errors are logged and retried.
+/// Runs tiering passes forever, `config.interval` apart, on one node of the cluster at a time;
+/// failures and panics are logged, counted and retried with backoff.
 pub async fn run_tiering_loop<D: KvDatabase>(
+    coordinator: Arc<Coordinator>,
     db: D,
     layout: Layout,
     store: ColdStore,
     config: TieringConfig,
 ) {
-    loop {
-        tokio::time::sleep(config.interval).await;
-        let tierer = Tierer {
-            db: &db,
-            layout: &layout,
-            store: &store,
-            config: &config,
-        };
-        match tierer
-            .run_pass(&|event| tracing::debug!(?event, "tiering"))
-            .await
-        {
-            Ok(stats) if stats != TierStats::default() => {
-                tracing::info!(?stats, "tiering pass");
+    let interval = config.interval;
+    run_supervised(
+        coordinator,
+        db.clone(),
+        layout.clone(),
+        Job::Tiering,
+        interval,
+        move || {
+            let (db, layout, store, config) =
+                (db.clone(), layout.clone(), store.clone(), config.clone());
+            async move {
+                let tierer = Tierer {
+                    db: &db,
+                    layout: &layout,
+                    store: &store,
+                    config: &config,
+                };
+                let stats = tierer
+                    .run_pass(&|event| tracing::debug!(?event, "tiering"))
+                    .await
+                    .map_err(|error| error.to_string())?;
+                if stats != TierStats::default() {
+                    tracing::info!(?stats, "tiering pass");
+                }
+                Ok(())
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "tiering pass failed"),
-        }
-    }
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
+
+    use crate::pass::{DAY_NANOS, TierStep, TieringConfig};
 
     #[test]
     fn partitions_are_whole_hours_and_floor_negative_times() {
@@ -427,7 +233,15 @@ mod tests {
             ..TieringConfig::default()
         };
         // 90 minutes round down to whole buckets (one hour).
-        assert_eq!(odd.partition_nanos(), BUCKET_NANOS);
+        assert_eq!(odd.partition_nanos(), super::BUCKET_NANOS);
+    }
+
+    #[test]
+    fn partition_arithmetic_saturates_at_the_ends_of_time() {
+        let config = TieringConfig::default();
+        assert_eq!(config.partition_start(i64::MIN), i64::MIN);
+        assert_eq!(config.partition_end(i64::MAX - 1), i64::MAX);
+        assert_eq!(config.partition_start(i64::MAX) % DAY_NANOS, 0);
     }
 
     #[test]

@@ -32,9 +32,7 @@ fn change(key: &'static str, text: Option<&str>) -> anyhow::Result<Option<Option
     Ok(match text {
         None => None,
         Some("default") => Some(None),
-        Some(text) => Some(Some(tidemark_tiering::tier::nanos(parse_duration(
-            key, text,
-        )?))),
+        Some(text) => Some(Some(tidemark_tiering::nanos(parse_duration(key, text)?))),
     })
 }
 

@@ -111,7 +111,7 @@ pub async fn run(args: TierArgs) -> anyhow::Result<()> {
     }
     let config = Config::resolve(&args.serve)?;
     let db = crate::serve::open_embedded(&config)?;
-    let store = crate::serve::open_cold_store(&config)?;
+    let store = crate::serve::open_cold_store(&config, &db).await?;
     let tiering = config.tiering_config()?;
     let tierer = Tierer {
         db: &db,
@@ -143,7 +143,7 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
     } else {
         let config = Config::resolve(&args.serve)?;
         let db = crate::serve::open_embedded(&config)?;
-        let store = crate::serve::open_cold_store(&config)?;
+        let store = crate::serve::open_cold_store(&config, &db).await?;
         let progress = |database: &str| eprintln!("scanning {database}...");
         let tiering = config.tiering_config()?;
         (

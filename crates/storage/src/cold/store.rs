@@ -52,13 +52,18 @@ pub struct ObjectInfo {
 /// The cold tier's object store, rooted at a prefix.
 #[derive(Debug, Clone)]
 pub struct ColdStore {
-    inner: Arc<dyn ObjectStore>,
-    prefix: Path,
+    pub(super) inner: Arc<dyn ObjectStore>,
+    pub(super) prefix: Path,
     description: String,
+    /// The deployment that claimed the prefix ([`ColdStore::claim`]); new objects and the
+    /// collector's listing live under `d<id>/`.
+    pub(super) deployment: Option<Arc<str>>,
 }
 
 impl ColdStore {
-    /// Opens the store `config` names; `data_dir` holds the default local directory.
+    /// Opens the store `config` names; `data_dir` holds the default local directory. A local
+    /// directory that is the data directory, contains it, or lies inside its KV store is
+    /// refused: the collector would treat the database's own files as stray objects.
     pub fn open(config: &ObjectStoreConfig, data_dir: &std::path::Path) -> Result<Self, ColdError> {
         let url = config.url.as_deref().unwrap_or("").trim();
         if let Some(rest) = url.strip_prefix("s3://") {
@@ -74,7 +79,9 @@ impl ColdStore {
             }
             None => PathBuf::from(url),
         };
-        Self::local(&dir)
+        let store = Self::local(&dir)?;
+        check_no_overlap(&dir, data_dir)?;
+        Ok(store)
     }
 
     /// A store in a local directory (created if missing).
@@ -87,6 +94,7 @@ impl ColdStore {
             inner: Arc::new(store),
             prefix: Path::default(),
             description: format!("directory {}", dir.display()),
+            deployment: None,
         })
     }
 
@@ -115,6 +123,7 @@ impl ColdStore {
             inner: Arc::new(builder.build()?),
             prefix: Path::from(prefix.trim_matches('/')),
             description: format!("s3://{bucket}/{}", prefix.trim_matches('/')),
+            deployment: None,
         })
     }
 
@@ -123,7 +132,7 @@ impl ColdStore {
         &self.description
     }
 
-    fn full(&self, path: &str) -> Result<Path, ColdError> {
+    pub(super) fn full(&self, path: &str) -> Result<Path, ColdError> {
         let full = if self.prefix.as_ref().is_empty() {
             path.to_string()
         } else {
@@ -200,10 +209,42 @@ impl ColdStore {
         }
     }
 
-    /// Lists every object under the prefix.
+    /// The deployment this store was claimed for.
+    fn deployment(&self) -> Result<&str, ColdError> {
+        self.deployment.as_deref().ok_or_else(|| {
+            ColdError::Config("the object store was not claimed by a deployment".into())
+        })
+    }
+
+    /// The object path of a new cold file:
+    /// `d{deployment}/t{tenant}/{measurement}/{partition day}/{file_id}.parquet`, the
+    /// measurement reduced to a short, portable directory name (see [`measurement_dir`]).
+    pub fn object_path(
+        &self,
+        tenant: u64,
+        measurement: &str,
+        partition_start: i64,
+        file_id: &str,
+    ) -> Result<String, ColdError> {
+        let parts = [
+            format!("d{}", self.deployment()?),
+            format!("t{tenant}"),
+            measurement_dir(measurement),
+            chrono_free_date(partition_start),
+            format!("{file_id}.parquet"),
+        ];
+        Ok(Path::from_iter(
+            parts
+                .iter()
+                .map(|part| object_store::path::PathPart::from(part.as_str())),
+        )
+        .to_string())
+    }
+
+    /// Lists every object this deployment wrote (under `d<id>/`), never anything else.
     pub async fn list(&self) -> Result<Vec<ObjectInfo>, ColdError> {
-        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
-        let objects: Vec<_> = self.inner.list(prefix).try_collect().await?;
+        let own = self.full(&format!("d{}", self.deployment()?))?;
+        let objects: Vec<_> = self.inner.list(Some(&own)).try_collect().await?;
         Ok(objects
             .into_iter()
             .map(|meta| {
@@ -226,21 +267,37 @@ pub fn checksum_of(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-/// The object path of a new cold file: `t{tenant}/{measurement}/{partition day}/{file_id}.parquet`.
-pub fn object_path(tenant: u64, measurement: &str, partition_start: i64, file_id: &str) -> String {
-    let day = chrono_free_date(partition_start);
-    let parts = [
-        format!("t{tenant}"),
-        measurement.to_string(),
-        day,
-        format!("{file_id}.parquet"),
-    ];
-    Path::from_iter(
-        parts
-            .iter()
-            .map(|part| object_store::path::PathPart::from(part.as_str())),
-    )
-    .to_string()
+/// A measurement as one directory name: its letters, digits, `_`, `-` and `.` (at most 48),
+/// then `-` and 8 hex digits of its hash. Names of any length or alphabet map to short, portable
+/// names (a local filesystem refuses names over 255 bytes), and distinct measurements whose
+/// readable parts coincide stay apart.
+pub fn measurement_dir(measurement: &str) -> String {
+    let readable: String = measurement
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(48)
+        .collect();
+    let readable = readable.trim_start_matches('.');
+    let hash = xxhash_rust::xxh3::xxh3_64(measurement.as_bytes()) as u32;
+    format!("{readable}-{hash:08x}")
+}
+
+/// Refuses a local object store directory that overlaps the data directory.
+fn check_no_overlap(store: &std::path::Path, data_dir: &std::path::Path) -> Result<(), ColdError> {
+    let canonical =
+        |path: &std::path::Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let store = canonical(store);
+    let data = canonical(data_dir);
+    let kv = data.join("kv");
+    if store == data || data.starts_with(&store) || store.starts_with(&kv) {
+        return Err(ColdError::Config(format!(
+            "the object store directory {} overlaps the data directory {}; use a directory \
+             of its own (the default is <data_dir>/cold)",
+            store.display(),
+            data.display()
+        )));
+    }
+    Ok(())
 }
 
 /// `YYYY-MM-DDTHH` of a timestamp, without a calendar library: days since the epoch to a civil
@@ -267,34 +324,71 @@ mod tests {
 
     #[test]
     fn object_paths_name_the_partition_day() {
+        let mut store = ColdStore::local(tempfile::tempdir().unwrap().path()).unwrap();
+        assert!(store.object_path(3, "cpu", 0, "ab12").is_err(), "unclaimed");
+        store.deployment = Some("9f".into());
         // 2024-03-01T00:00:00Z
-        let path = object_path(3, "cpu load", 1_709_251_200_000_000_000, "ab12");
-        assert_eq!(path, "t3/cpu load/2024-03-01T00/ab12.parquet");
+        let path = store
+            .object_path(3, "cpu load", 1_709_251_200_000_000_000, "ab12")
+            .unwrap();
+        let dir = measurement_dir("cpu load");
+        assert_eq!(path, format!("d9f/t3/{dir}/2024-03-01T00/ab12.parquet"));
+        assert!(dir.starts_with("cpuload-"), "{dir}");
         assert_eq!(chrono_free_date(0), "1970-01-01T00");
         assert_eq!(chrono_free_date(-1), "1969-12-31T23");
+        assert_eq!(chrono_free_date(i64::MIN), "1677-09-21T00");
+    }
+
+    #[test]
+    fn measurement_directories_are_short_and_distinct() {
+        let long = "m".repeat(300);
+        assert!(measurement_dir(&long).len() <= 57);
+        assert_ne!(measurement_dir("a/b"), measurement_dir("ab"));
+        assert!(!measurement_dir("..").starts_with('.'));
+        assert!(measurement_dir("ü").starts_with('-'));
+    }
+
+    #[test]
+    fn stores_overlapping_the_data_directory_are_refused() {
+        let data = tempfile::tempdir().unwrap();
+        let url = |path: &std::path::Path| ObjectStoreConfig {
+            url: Some(path.display().to_string()),
+            ..ObjectStoreConfig::default()
+        };
+        assert!(ColdStore::open(&ObjectStoreConfig::default(), data.path()).is_ok());
+        assert!(ColdStore::open(&url(data.path()), data.path()).is_err());
+        assert!(ColdStore::open(&url(&data.path().join("kv/x")), data.path()).is_err());
+        let parent = data.path().parent().unwrap();
+        assert!(ColdStore::open(&url(parent), data.path()).is_err());
     }
 
     #[tokio::test]
     async fn local_store_round_trips_and_checks() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ColdStore::open(&ObjectStoreConfig::default(), dir.path()).unwrap();
+        let mut store = ColdStore::open(&ObjectStoreConfig::default(), dir.path()).unwrap();
+        store.deployment = Some("1".into());
         let bytes = Bytes::from_static(b"parquet bytes");
-        store.put("t1/m/x.parquet", bytes.clone()).await.unwrap();
+        store.put("d1/t1/m/x.parquet", bytes.clone()).await.unwrap();
+        store.put("other/y", bytes.clone()).await.unwrap();
         let sum = checksum_of(&bytes);
         let back = store
-            .get_checked("t1/m/x.parquet", bytes.len() as u64, sum)
+            .get_checked("d1/t1/m/x.parquet", bytes.len() as u64, sum)
             .await
             .unwrap();
         assert_eq!(back, bytes);
         let wrong = store
-            .get_checked("t1/m/x.parquet", bytes.len() as u64, sum ^ 1)
+            .get_checked("d1/t1/m/x.parquet", bytes.len() as u64, sum ^ 1)
             .await;
         assert!(matches!(wrong, Err(ColdError::Check { .. })));
         let listed = store.list().await.unwrap();
-        assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].path, "t1/m/x.parquet");
-        store.delete("t1/m/x.parquet").await.unwrap();
-        store.delete("t1/m/x.parquet").await.unwrap();
+        assert_eq!(
+            listed.len(),
+            1,
+            "only this deployment's objects: {listed:?}"
+        );
+        assert_eq!(listed[0].path, "d1/t1/m/x.parquet");
+        store.delete("d1/t1/m/x.parquet").await.unwrap();
+        store.delete("d1/t1/m/x.parquet").await.unwrap();
         assert!(store.list().await.unwrap().is_empty());
     }
 }
