@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
+use tidemark_ingest::IngestLimits;
+use tidemark_ingest::batch::ColumnData;
 use tidemark_ingest::lp::{Precision, parse_lines};
 use tidemark_storage::block::{Block, Column, ColumnValues};
 use tidemark_storage::tsdb::{DataPoint, SeriesKey};
@@ -69,11 +71,28 @@ pub(crate) fn run(args: CodecArgs) -> anyhow::Result<()> {
     );
     let mut series: BTreeMap<SeriesKey, Rows> = BTreeMap::new();
     for batch in &batches {
-        for point in parse_lines(batch.as_bytes(), Precision::Nanosecond, 0).points {
-            series
-                .entry(point.series)
-                .or_default()
-                .push((point.time, point.fields));
+        let parsed = parse_lines(
+            batch.as_bytes(),
+            Precision::Nanosecond,
+            0,
+            &IngestLimits::default(),
+        );
+        for run in parsed.series {
+            let rows = series.entry(run.key.clone()).or_default();
+            for (row, time) in run.times.iter().enumerate() {
+                // TSBS rows carry every field: each column is dense.
+                let fields = run
+                    .columns
+                    .iter()
+                    .map(|column| match &column.values {
+                        ColumnData::F64(values) => {
+                            (column.name.clone(), DataPoint::F64(values[row]))
+                        }
+                        other => panic!("TSBS fields are floats, got {:?}", other.kind()),
+                    })
+                    .collect();
+                rows.push((*time, fields));
+            }
         }
     }
     println!(

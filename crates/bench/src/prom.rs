@@ -347,9 +347,16 @@ mod tests {
             let request = tidemark_ingest::remote_write::decode_request(body, 1 << 20)
                 .expect("a valid remote_write body");
             assert!(request.timeseries.len() <= 10);
-            let batch = tidemark_ingest::remote_write::to_points(request);
-            assert!(batch.errors.is_empty(), "{:?}", batch.errors);
-            decoded += batch.points.len();
+            let decoded_batch = tidemark_ingest::remote_write::to_batch(
+                request,
+                &tidemark_ingest::IngestLimits::default(),
+            );
+            assert!(
+                decoded_batch.batch.errors.is_empty(),
+                "{:?}",
+                decoded_batch.batch.errors
+            );
+            decoded += decoded_batch.batch.points();
         }
         assert_eq!(decoded, samples);
     }

@@ -23,6 +23,12 @@ pub enum IngestError {
     /// The database name is not acceptable.
     #[error("invalid database name {0:?}: {1}")]
     InvalidDatabase(String, &'static str),
+    /// The request is invalid as a whole (e.g. its idempotency key).
+    #[error("{0}")]
+    Invalid(String),
+    /// The request is larger than the writer could ever take.
+    #[error("{0}")]
+    TooLarge(String),
     /// The writer's queue is full: the caller should retry later.
     #[error("ingest is overloaded; retry later")]
     Overloaded,
@@ -32,6 +38,13 @@ pub enum IngestError {
     /// Storage failed; the code says whether the write may have happened.
     #[error("storage failed: {0}")]
     Storage(#[from] KvError),
+}
+
+impl IngestError {
+    /// True for a storage error that retrying the same transaction could fix.
+    pub fn is_retryable_storage(&self) -> bool {
+        matches!(self, Self::Storage(error) if error.is_retryable())
+    }
 }
 
 impl tidemark_storage::TxError for IngestError {

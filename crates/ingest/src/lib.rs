@@ -1,16 +1,21 @@
-//! `tidemark-ingest` owns the write path: parsing line protocol into points with per-line
-//! errors ([`lp`]), decoding Prometheus remote_write requests into the same points
-//! ([`remote_write`]), and the group-commit [`writer`] that merges concurrent requests into one
-//! short transaction, writes one block per series, and acknowledges only durable commits.
+//! `tidemark-ingest` owns the write path: parsing line protocol with per-line errors ([`lp`])
+//! and decoding Prometheus remote_write ([`remote_write`]) into the same series-major rows
+//! ([`batch`]), within the bounds of [`limits`]; and the group-commit [`writer`] that merges
+//! concurrent requests into one short transaction, writes one block per series, and
+//! acknowledges only durable commits.
 //!
 //! It depends on `tidemark-storage` (the KV trait and the time-series layout) only. `server`
 //! mounts it behind the HTTP write endpoints; `bench` drives it.
 
+pub mod batch;
 pub mod error;
+pub mod limits;
 pub mod lp;
 pub mod remote_write;
 pub mod writer;
 
+pub use batch::{SeriesRows, WriteBatch};
 pub use error::{IngestError, LineError};
-pub use lp::{ParsedBatch, Point, Precision, parse_lines};
-pub use writer::{WriteOutcome, WriteRequest, Writer, WriterConfig, WriterStats};
+pub use limits::IngestLimits;
+pub use lp::{Precision, parse_lines};
+pub use writer::{CacheBudgets, WriteOutcome, WriteRequest, Writer, WriterConfig, WriterStats};

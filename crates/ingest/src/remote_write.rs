@@ -7,10 +7,11 @@
 //! series is reported as "series N" with the reason, and the good ones are still written.
 
 use prost::Message;
-use tidemark_storage::tsdb::{DataPoint, SeriesKey};
+use tidemark_storage::tsdb::SeriesKey;
 
+use crate::batch::{ColumnData, FieldColumn, SeriesIdentity, SeriesRows, WriteBatch};
 use crate::error::LineError;
-use crate::lp::Point;
+use crate::limits::IngestLimits;
 
 /// The field every remote_write sample is stored in.
 pub const VALUE_FIELD: &str = "value";
@@ -137,110 +138,164 @@ pub fn decode_request(body: &[u8], limit: usize) -> Result<WriteRequestProto, Re
 /// What the samples of a request became.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct RemoteWriteBatch {
-    /// Points to write, one per sample.
-    pub points: Vec<Point>,
-    /// Series refused, numbered from 1 in request order.
-    pub errors: Vec<LineError>,
+    /// The samples to write, one series-major run per time series.
+    pub batch: WriteBatch,
     /// Staleness markers seen (not stored; see `docs/promql.md`).
     pub stale_markers: usize,
 }
 
-fn is_metric_name(name: &str) -> bool {
+/// True for a name Prometheus accepts as a metric name.
+pub fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
-fn is_label_name(name: &str) -> bool {
+/// True for a name Prometheus accepts as a label name.
+pub fn is_label_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The series key of one time series, or why it is refused.
-fn series_key(series: &TimeSeriesProto) -> Result<SeriesKey, String> {
+/// The series key of a label set (taken, not copied), or why it is refused: the metric name
+/// becomes the measurement, the other labels the tags (an empty value is an absent label, as in
+/// Prometheus).
+pub fn series_key(
+    labels: Vec<(String, String)>,
+    limits: &IngestLimits,
+) -> Result<SeriesKey, String> {
     let mut name = None;
-    let mut tags = Vec::with_capacity(series.labels.len());
-    for label in &series.labels {
-        if label.name == METRIC_NAME_LABEL {
+    let mut tags = Vec::with_capacity(labels.len());
+    for (label, value) in labels {
+        if label == METRIC_NAME_LABEL {
             if name.is_some() {
                 return Err("duplicate label \"__name__\"".into());
             }
-            name = Some(label.value.clone());
+            name = Some(value);
             continue;
         }
-        if !is_label_name(&label.name) {
-            return Err(format!("invalid label name {:?}", label.name));
+        if !is_label_name(&label) {
+            return Err(format!("invalid label name {label:?}"));
         }
-        // Prometheus treats an empty label value as an absent label.
-        if !label.value.is_empty() {
-            tags.push((label.name.clone(), label.value.clone()));
+        if !value.is_empty() {
+            tags.push((label, value));
         }
     }
     let name = name.ok_or("missing metric name (label \"__name__\")")?;
     if !is_metric_name(&name) {
         return Err(format!("invalid metric name {name:?}"));
     }
-    tags.sort();
+    if !tags.is_sorted() {
+        tags.sort();
+    }
     if let Some(pair) = tags.windows(2).find(|pair| pair[0].0 == pair[1].0) {
         return Err(format!("duplicate label {:?}", pair[0].0));
     }
-    Ok(SeriesKey::new(name, tags))
+    limits.series(
+        &name,
+        tags.iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    )?;
+    Ok(SeriesKey {
+        measurement: name,
+        tags,
+    })
 }
 
-fn describe(series: &TimeSeriesProto) -> String {
-    let labels: Vec<String> = series
-        .labels
-        .iter()
-        .map(|label| format!("{}={:?}", label.name, label.value))
+/// How a refused series is shown: its labels, at most 256 characters of them.
+pub fn describe_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let labels: Vec<String> = labels
+        .map(|(name, value)| {
+            let value: String = value.chars().take(64).collect();
+            format!("{name}={value:?}")
+        })
         .collect();
     format!("{{{}}}", labels.join(", "))
+        .chars()
+        .take(256)
+        .collect()
 }
 
-/// Turns the request's samples into points; a refused series does not stop the others.
-pub fn to_points(request: WriteRequestProto) -> RemoteWriteBatch {
-    let mut batch = RemoteWriteBatch::default();
-    for (index, series) in request.timeseries.iter().enumerate() {
+/// Turns the request's samples into series-major runs, taking the decoded labels and samples
+/// (no copy per sample); a refused series does not stop the others.
+pub fn to_batch(request: WriteRequestProto, limits: &IngestLimits) -> RemoteWriteBatch {
+    let mut out = RemoteWriteBatch::default();
+    for (index, series) in request.timeseries.into_iter().enumerate() {
         let number = index + 1;
-        let refuse = |message: String| LineError {
+        let describe = |series: &TimeSeriesProto| {
+            describe_labels(
+                series
+                    .labels
+                    .iter()
+                    .map(|label| (label.name.as_str(), label.value.as_str())),
+            )
+        };
+        let refuse = |message: String, original: String| LineError {
             line: number,
             message,
-            original: describe(series).chars().take(256).collect(),
+            original,
         };
         if !series.histograms.is_empty() {
-            batch.errors.push(refuse(
+            out.batch.errors.push(refuse(
                 "native histogram samples are not supported; send classic histograms".into(),
+                describe(&series),
             ));
             continue;
         }
-        let key = match series_key(series) {
+        let identity = SeriesIdentity::of(
+            series
+                .labels
+                .iter()
+                .flat_map(|label| [label.name.as_bytes(), label.value.as_bytes()]),
+        );
+        let mut times = Vec::with_capacity(series.samples.len());
+        let mut values = Vec::with_capacity(series.samples.len());
+        let mut out_of_range = None;
+        for sample in &series.samples {
+            if sample.value.to_bits() == STALE_NAN_BITS {
+                out.stale_markers += 1;
+                continue;
+            }
+            match sample.timestamp.checked_mul(1_000_000) {
+                Some(time) => {
+                    times.push(time);
+                    values.push(sample.value);
+                }
+                None => {
+                    out_of_range = Some(sample.timestamp);
+                    break;
+                }
+            }
+        }
+        if let Some(timestamp) = out_of_range {
+            let message = format!("timestamp {timestamp} ms is out of range");
+            out.batch.errors.push(refuse(message, describe(&series)));
+            continue;
+        }
+        let original = describe(&series);
+        let labels = series
+            .labels
+            .into_iter()
+            .map(|label| (label.name, label.value))
+            .collect();
+        let key = match series_key(labels, limits) {
             Ok(key) => key,
             Err(message) => {
-                batch.errors.push(refuse(message));
+                out.batch.errors.push(refuse(message, original));
                 continue;
             }
         };
-        for sample in &series.samples {
-            if sample.value.to_bits() == STALE_NAN_BITS {
-                batch.stale_markers += 1;
-                continue;
-            }
-            let Some(time) = sample.timestamp.checked_mul(1_000_000) else {
-                batch.errors.push(refuse(format!(
-                    "timestamp {} ms is out of range",
-                    sample.timestamp
-                )));
-                break;
-            };
-            batch.points.push(Point {
-                line: number,
-                series: key.clone(),
-                fields: vec![(VALUE_FIELD.to_owned(), DataPoint::F64(sample.value))],
-                time,
-            });
+        if times.is_empty() {
+            continue;
         }
+        let mut rows = SeriesRows::new(key, identity, number as u32);
+        rows.times = times;
+        rows.columns
+            .push(FieldColumn::dense(VALUE_FIELD, ColumnData::F64(values)));
+        out.batch.series.push(rows);
     }
-    batch
+    out
 }
 
 #[cfg(test)]
@@ -272,8 +327,15 @@ mod tests {
             .expect("snappy")
     }
 
+    fn floats(rows: &SeriesRows) -> &[f64] {
+        match &rows.columns[0].values {
+            ColumnData::F64(values) => values,
+            other => panic!("not floats: {other:?}"),
+        }
+    }
+
     #[test]
-    fn samples_become_value_points_and_bad_series_are_numbered() {
+    fn samples_become_one_run_per_series_and_bad_series_are_numbered() {
         let request = WriteRequestProto {
             timeseries: vec![
                 series(
@@ -282,39 +344,48 @@ mod tests {
                         label("job", "node"),
                         label("x", ""),
                     ],
-                    &[(1_000, 1.0), (2_000, f64::from_bits(STALE_NAN_BITS))],
+                    &[
+                        (1_000, 1.0),
+                        (2_000, f64::from_bits(STALE_NAN_BITS)),
+                        (3_000, 3.0),
+                    ],
                 ),
                 series(vec![label("job", "nameless")], &[(1_000, 2.0)]),
                 series(
                     vec![label("__name__", "ok"), label("bad-name", "v")],
                     &[(1_000, 3.0)],
                 ),
+                series(
+                    vec![label("__name__", "big"), label("l", &"v".repeat(5_000))],
+                    &[(1_000, 3.0); 1_000],
+                ),
             ],
             metadata: Vec::new(),
         };
         let decoded = decode_request(&compress(&request), 1 << 20).expect("decodes");
-        let batch = to_points(decoded);
-        assert_eq!(batch.points.len(), 1);
-        let point = &batch.points[0];
+        let out = to_batch(decoded, &IngestLimits::default());
+        assert_eq!(out.batch.series.len(), 1);
+        let run = &out.batch.series[0];
         assert_eq!(
-            point.series,
+            run.key,
             SeriesKey::new("up", vec![("job".into(), "node".into())])
         );
-        assert_eq!(point.time, 1_000_000_000);
-        assert_eq!(point.fields, vec![("value".into(), DataPoint::F64(1.0))]);
-        assert_eq!(batch.stale_markers, 1);
-        let lines: Vec<(usize, &str)> = batch
+        assert_eq!(run.times, vec![1_000_000_000, 3_000_000_000]);
+        assert_eq!(run.columns[0].name, VALUE_FIELD);
+        assert_eq!(floats(run), &[1.0, 3.0]);
+        assert_eq!(out.stale_markers, 1);
+        let lines: Vec<(usize, &str)> = out
+            .batch
             .errors
             .iter()
             .map(|error| (error.line, error.message.as_str()))
             .collect();
-        assert_eq!(
-            lines,
-            vec![
-                (2, "missing metric name (label \"__name__\")"),
-                (3, "invalid label name \"bad-name\""),
-            ]
-        );
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0], (2, "missing metric name (label \"__name__\")"));
+        assert_eq!(lines[1], (3, "invalid label name \"bad-name\""));
+        assert_eq!(lines[2].0, 4);
+        assert!(lines[2].1.contains("max_tag_value_bytes"), "{}", lines[2].1);
+        assert!(out.batch.errors[2].original.len() <= 256);
     }
 
     #[test]
@@ -330,7 +401,12 @@ mod tests {
         };
         let decoded = decode_request(&compress(&request), 1 << 20).expect("decodes");
         assert_eq!(decoded.metadata[0].type_name(), "counter");
-        assert!(to_points(decoded).points.is_empty());
+        assert!(
+            to_batch(decoded, &IngestLimits::default())
+                .batch
+                .series
+                .is_empty()
+        );
     }
 
     #[test]
@@ -361,7 +437,7 @@ mod tests {
         #[test]
         fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             if let Ok(request) = decode_request(&body, 1 << 16) {
-                let _ = to_points(request);
+                let _ = to_batch(request, &IngestLimits::default());
             }
         }
 
@@ -371,17 +447,26 @@ mod tests {
                 timeseries: vec![series(vec![label("__name__", "m"), label("a", "b")], &values)],
                 metadata: Vec::new(),
             };
-            let batch = to_points(decode_request(&compress(&request), 1 << 20).unwrap());
+            let out = to_batch(
+                decode_request(&compress(&request), 1 << 20).unwrap(),
+                &IngestLimits::default(),
+            );
             let kept: Vec<_> = values.iter().filter(|(_, v)| v.to_bits() != STALE_NAN_BITS).collect();
-            prop_assert_eq!(batch.points.len(), kept.len());
-            for (point, (time, value)) in batch.points.iter().zip(kept) {
-                prop_assert_eq!(point.time, time * 1_000_000);
-                match &point.fields[0].1 {
-                    // proto3 does not send a field equal to its default, and -0.0 == 0.0: the
-                    // sign of a zero is lost on the wire, for every sender.
-                    DataPoint::F64(stored) if *value == 0.0 => prop_assert_eq!(*stored, 0.0),
-                    DataPoint::F64(stored) => prop_assert_eq!(stored.to_bits(), value.to_bits()),
-                    other => prop_assert!(false, "unexpected {:?}", other),
+            let stored: Vec<(i64, f64)> = out
+                .batch
+                .series
+                .iter()
+                .flat_map(|run| run.times.iter().copied().zip(floats(run).iter().copied()))
+                .collect();
+            prop_assert_eq!(stored.len(), kept.len());
+            for ((time, stored), (sent_time, sent)) in stored.iter().zip(kept) {
+                prop_assert_eq!(*time, sent_time * 1_000_000);
+                // proto3 does not send a field equal to its default, and -0.0 == 0.0: the
+                // sign of a zero is lost on the wire, for every sender.
+                if *sent == 0.0 {
+                    prop_assert_eq!(*stored, 0.0);
+                } else {
+                    prop_assert_eq!(stored.to_bits(), sent.to_bits());
                 }
             }
         }

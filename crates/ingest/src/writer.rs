@@ -2,63 +2,83 @@
 //! into one transaction, with one block per series (and bucket), and each request is
 //! acknowledged only after that transaction is durably committed.
 //!
-//! Per request, in the transaction: resolve the database (created on first write unless
-//! configured otherwise), replay the request if its idempotency key is already recorded, check
-//! every field's type against the catalog (first writes record it), resolve series ids (first
-//! sight writes the series record and postings), then append its rows to the group's blocks.
-//! The transaction also records each idempotency key and a group marker; a retry after
-//! `commit_unknown_result` finds the marker and returns the first attempt's outcome instead of
-//! writing twice. Catalog and series knowledge is cached only after a commit succeeds, so the
-//! steady-state write path does no reads at all.
+//! A request is first prepared on its caller's task ([`prepare`]): its tenant, field types and
+//! series ids come from bounded caches, and what they lack is read from or written to the
+//! catalog in index transactions of its own. The prepared request (split into parts when it is
+//! big, so no transaction nears FDB's limits) then joins a group. A group's transaction writes
+//! blind versionstamped blocks, the idempotency keys of its requests (a repeated key is replayed,
+//! not written again), and a group marker: a retry after `commit_unknown_result` finds the
+//! marker and returns the first attempt's outcome instead of writing twice.
+//!
+//! One request's fault stays its own: sizes are checked before grouping, and a group that fails
+//! for a reason retrying cannot fix is retried request by request, so only the offender fails.
 
 mod blocks;
 mod cache;
+mod prepare;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use tidemark_storage::keys::pack;
-use tidemark_storage::tsdb::{FieldType, Layout, SchemaError, TenantId, now_nanos};
+use tidemark_storage::tsdb::{DataPoint, FieldType, Layout, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, MaybeCommitted, RunOptions, run};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
+use crate::batch::SeriesRows;
 use crate::error::{IngestError, LineError};
-use crate::lp::Point;
+use crate::limits::{IngestLimits, refused};
 use blocks::GroupBlocks;
-use cache::{Cache, Learned};
+pub use cache::CacheBudgets;
+use cache::Caches;
+use prepare::{Context, Prepared, prepare};
 
 /// Tuning of the writer.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
-    /// Most points merged into one transaction (keeps it well under FDB's 10 MB and 5 s).
+    /// Most field values merged into one transaction (keeps it well under FDB's 10 MB and 5 s).
     pub max_group_points: usize,
+    /// Most bytes (of rows in memory, an upper bound of what is stored) in one transaction.
+    pub max_group_bytes: usize,
     /// Transactions committing at once.
     pub max_in_flight: usize,
-    /// Requests waiting for a group; beyond this, writes are refused as overloaded.
+    /// Parts waiting for a group; beyond this, writes are refused as overloaded.
     pub queue_depth: usize,
+    /// Bytes of requests being prepared, waiting or committing; beyond this, writes are
+    /// refused as overloaded (503, retried by every agent).
+    pub max_queue_bytes: usize,
     /// Create a database on its first write.
     pub create_databases: bool,
+    /// Bounds on what a write may contain.
+    pub limits: IngestLimits,
+    /// Budgets of the writer's caches.
+    pub caches: CacheBudgets,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
         Self {
             max_group_points: 50_000,
+            max_group_bytes: 4 << 20,
             max_in_flight: 4,
             queue_depth: 4_096,
+            max_queue_bytes: 256 << 20,
             create_databases: true,
+            limits: IngestLimits::default(),
+            caches: CacheBudgets::default(),
         }
     }
 }
 
-/// One request's points.
+/// One request's rows.
 #[derive(Debug, Clone)]
 pub struct WriteRequest {
     /// Database (tenant) name.
     pub database: String,
-    /// The parsed points.
-    pub points: Vec<Point>,
+    /// The rows, by series.
+    pub series: Vec<SeriesRows>,
     /// Optional client-chosen key: a repeated request with the same key is not written again.
     pub idempotency_key: Option<String>,
 }
@@ -66,19 +86,12 @@ pub struct WriteRequest {
 /// What happened to one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteOutcome {
-    /// Points written durably.
+    /// Points (rows) written durably.
     pub written: usize,
-    /// Lines refused at commit (field type conflicts); their `original` is empty.
+    /// Lines refused after parsing (field type conflicts, limits); their `original` is empty.
     pub rejected: Vec<LineError>,
     /// The idempotency key was already recorded: nothing was written this time.
     pub replayed: bool,
-}
-
-type Reply = oneshot::Sender<Result<WriteOutcome, IngestError>>;
-
-struct Pending {
-    request: WriteRequest,
-    reply: Reply,
 }
 
 /// Counters of a writer, for `/metrics` and tests.
@@ -86,7 +99,7 @@ struct Pending {
 pub struct WriterStats {
     /// Transactions committed.
     pub groups: AtomicU64,
-    /// Requests acknowledged.
+    /// Request parts acknowledged.
     pub requests: AtomicU64,
     /// Points written.
     pub points: AtomicU64,
@@ -94,11 +107,77 @@ pub struct WriterStats {
     pub failed_groups: AtomicU64,
 }
 
+type PartResult = Result<PartOutcome, IngestError>;
+
+/// What one part's commit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PartOutcome {
+    written: usize,
+    replayed: bool,
+}
+
+/// A prepared part of a request, as it waits for and joins a group.
+struct Part {
+    prepared: Prepared,
+    /// Record the idempotency key with this part (the last one of its request).
+    record_key: bool,
+    bytes: usize,
+}
+
+struct Pending {
+    part: Part,
+    reply: oneshot::Sender<PartResult>,
+}
+
+/// The writer's work that depends on the storage backend, behind one object so [`Writer`]
+/// stays a plain handle.
+trait Core: Send + Sync {
+    fn prepare(&self, request: WriteRequest) -> BoxFuture<'_, Result<Prepared, IngestError>>;
+}
+
+struct Backend<D> {
+    db: D,
+    layout: Arc<Layout>,
+    caches: Arc<Caches>,
+    config: WriterConfig,
+}
+
+impl<D: KvDatabase> Core for Backend<D> {
+    fn prepare(&self, request: WriteRequest) -> BoxFuture<'_, Result<Prepared, IngestError>> {
+        Box::pin(async move {
+            let context = Context {
+                db: &self.db,
+                layout: &self.layout,
+                caches: &self.caches,
+                limits: &self.config.limits,
+                create_databases: self.config.create_databases,
+            };
+            prepare(&context, request).await
+        })
+    }
+}
+
 /// Handle to the group-commit writer. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Pending>,
     stats: Arc<WriterStats>,
+    core: Arc<dyn Core>,
+    budget: Arc<Semaphore>,
+    config: Arc<WriterConfig>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The queue budget counts kibibytes (a semaphore counts in `u32`).
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
 }
 
 impl Writer {
@@ -106,14 +185,28 @@ impl Writer {
     pub fn start<D: KvDatabase>(db: D, layout: Layout, config: WriterConfig) -> Self {
         let (queue, receiver) = mpsc::channel(config.queue_depth.max(1));
         let stats = Arc::new(WriterStats::default());
+        let layout = Arc::new(layout);
+        let caches = Arc::new(Caches::new(config.caches));
         tokio::spawn(form_groups(
-            db,
-            Arc::new(layout),
-            config,
+            db.clone(),
+            Arc::clone(&layout),
+            config.clone(),
             receiver,
             Arc::clone(&stats),
         ));
-        Self { queue, stats }
+        let budget = Arc::new(Semaphore::new(kib(config.max_queue_bytes).max(1) as usize));
+        Self {
+            queue,
+            stats,
+            core: Arc::new(Backend {
+                db,
+                layout,
+                caches,
+                config: config.clone(),
+            }),
+            budget,
+            config: Arc::new(config),
+        }
     }
 
     /// The writer's counters.
@@ -121,20 +214,130 @@ impl Writer {
         &self.stats
     }
 
+    /// The bounds writes are checked against.
+    pub fn limits(&self) -> &IngestLimits {
+        &self.config.limits
+    }
+
     /// Writes a request; returns once its points are durable (or refused).
     pub async fn write(&self, request: WriteRequest) -> Result<WriteOutcome, IngestError> {
-        if request.points.is_empty() && request.idempotency_key.is_none() {
+        if request.series.is_empty() && request.idempotency_key.is_none() {
             return Ok(WriteOutcome::default());
         }
-        let (reply, outcome) = oneshot::channel();
-        self.queue
-            .try_send(Pending { request, reply })
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => IngestError::Overloaded,
-                mpsc::error::TrySendError::Closed(_) => IngestError::ShuttingDown,
-            })?;
-        outcome.await.map_err(|_| IngestError::ShuttingDown)?
+        let bytes: usize = request.series.iter().map(SeriesRows::memory_bytes).sum();
+        let _permit = self.admit(bytes)?;
+        let prepared = self.core.prepare(request).await?;
+        let mut outcome = WriteOutcome {
+            rejected: prepared.rejected.clone(),
+            ..WriteOutcome::default()
+        };
+        let parts = split(
+            prepared,
+            self.config.max_group_points,
+            self.config.max_group_bytes,
+        );
+        // Parts commit one after the other: the last one records the idempotency key, so a
+        // recorded key means every part is durable.
+        for part in parts {
+            let (reply, result) = oneshot::channel();
+            self.queue
+                .try_send(Pending { part, reply })
+                .map_err(|error| match error {
+                    mpsc::error::TrySendError::Full(_) => IngestError::Overloaded,
+                    mpsc::error::TrySendError::Closed(_) => IngestError::ShuttingDown,
+                })?;
+            let done = result.await.map_err(|_| IngestError::ShuttingDown)??;
+            outcome.written += done.written;
+            if done.replayed {
+                outcome.replayed = true;
+                break;
+            }
+        }
+        Ok(outcome)
     }
+
+    /// Reserves room for a request of `bytes` in the writer's memory budget.
+    fn admit(&self, bytes: usize) -> Result<OwnedSemaphorePermit, IngestError> {
+        let wanted = kib(bytes).max(1);
+        if wanted as usize > self.budget_size() {
+            refused("writer_queue_bytes");
+            return Err(IngestError::TooLarge(format!(
+                "the request needs {bytes} bytes of writer memory; the budget is {} \
+                 (max_queue_bytes)",
+                self.config.max_queue_bytes
+            )));
+        }
+        Arc::clone(&self.budget)
+            .try_acquire_many_owned(wanted)
+            .map_err(|_| {
+                refused("writer_queue_bytes");
+                IngestError::Overloaded
+            })
+    }
+
+    fn budget_size(&self) -> usize {
+        kib(self.config.max_queue_bytes).max(1) as usize
+    }
+}
+
+/// Splits a prepared request into parts of at most `max_values` field values and `max_bytes`
+/// bytes (a series bigger than a part is cut by rows); the last part records the key.
+fn split(prepared: Prepared, max_values: usize, max_bytes: usize) -> Vec<Part> {
+    let Prepared {
+        tenant,
+        series,
+        idempotency_key,
+        ..
+    } = prepared;
+    let new_part = || Prepared {
+        tenant,
+        series: Vec::new(),
+        rejected: Vec::new(),
+        idempotency_key: idempotency_key.clone(),
+    };
+    let mut parts = Vec::new();
+    let mut current = new_part();
+    let (mut values, mut bytes) = (0, 0);
+    for (id, rows) in series {
+        for piece in cut(rows, max_values.max(1), max_bytes.max(1)) {
+            let (piece_values, piece_bytes) = (piece.values(), piece.memory_bytes());
+            if !current.series.is_empty()
+                && (values + piece_values > max_values || bytes + piece_bytes > max_bytes)
+            {
+                parts.push(Part {
+                    prepared: std::mem::replace(&mut current, new_part()),
+                    record_key: false,
+                    bytes,
+                });
+                (values, bytes) = (0, 0);
+            }
+            values += piece_values;
+            bytes += piece_bytes;
+            current.series.push((id, piece));
+        }
+    }
+    parts.push(Part {
+        prepared: current,
+        record_key: true,
+        bytes,
+    });
+    parts
+}
+
+/// One series' rows in pieces of at most `max_values` values and about `max_bytes` bytes.
+fn cut(rows: SeriesRows, max_values: usize, max_bytes: usize) -> Vec<SeriesRows> {
+    let (values, bytes, count) = (rows.values(), rows.memory_bytes(), rows.rows());
+    if (values <= max_values && bytes <= max_bytes) || count <= 1 {
+        return vec![rows];
+    }
+    let pieces = (values.div_ceil(max_values))
+        .max(bytes.div_ceil(max_bytes))
+        .max(2);
+    let per_piece = count.div_ceil(pieces).max(1);
+    (0..count)
+        .step_by(per_piece)
+        .map(|start| rows.retain_rows(|row| (start..start + per_piece).contains(&row)))
+        .collect()
 }
 
 async fn form_groups<D: KvDatabase>(
@@ -145,18 +348,19 @@ async fn form_groups<D: KvDatabase>(
     stats: Arc<WriterStats>,
 ) {
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-    let cache = Arc::new(Cache::default());
     while let Some(first) = receiver.recv().await {
         // Waiting for a commit slot first lets requests pile up into the next group.
         let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
             break;
         };
-        let mut points = first.request.points.len();
+        let mut values = first.part.prepared.points();
+        let mut bytes = first.part.bytes;
         let mut group = vec![first];
-        while points < config.max_group_points {
+        while values < config.max_group_points && bytes < config.max_group_bytes {
             match receiver.try_recv() {
                 Ok(next) => {
-                    points += next.request.points.len();
+                    values += next.part.prepared.points();
+                    bytes += next.part.bytes;
                     group.push(next);
                 }
                 Err(_) => break,
@@ -164,11 +368,9 @@ async fn form_groups<D: KvDatabase>(
         }
         let db = db.clone();
         let layout = Arc::clone(&layout);
-        let cache = Arc::clone(&cache);
-        let create = config.create_databases;
         let stats = Arc::clone(&stats);
         tokio::spawn(async move {
-            commit_group(db, layout, cache, group, create, &stats).await;
+            commit_group(db, layout, group, &stats).await;
             drop(permit);
         });
     }
@@ -176,17 +378,11 @@ async fn form_groups<D: KvDatabase>(
 
 /// The data one group's transaction attempts share.
 struct Group {
-    requests: Vec<WriteRequest>,
+    parts: Vec<Part>,
     id: u128,
     hour: i64,
-    create_databases: bool,
     /// The outcome of the last attempt, returned as is if a retry finds the group committed.
-    last_attempt: Mutex<Option<Vec<Result<WriteOutcome, IngestError>>>>,
-}
-
-struct Attempt {
-    outcomes: Vec<Result<WriteOutcome, IngestError>>,
-    learned: Learned,
+    last_attempt: Mutex<Option<Vec<PartOutcome>>>,
 }
 
 const HOUR_NANOS: i64 = 3_600_000_000_000;
@@ -196,107 +392,162 @@ const MARKER_HOURS: i64 = 3;
 async fn commit_group<D: KvDatabase>(
     db: D,
     layout: Arc<Layout>,
-    cache: Arc<Cache>,
     pending: Vec<Pending>,
-    create: bool,
     stats: &WriterStats,
 ) {
-    let (requests, replies): (Vec<WriteRequest>, Vec<Reply>) = pending
+    let (parts, replies): (Vec<Part>, Vec<_>) = pending
         .into_iter()
-        .map(|pending| (pending.request, pending.reply))
+        .map(|pending| (pending.part, pending.reply))
         .unzip();
-    let now = now_nanos();
     let group = Arc::new(Group {
-        requests,
+        parts,
         id: rand::random(),
-        hour: now - now.rem_euclid(HOUR_NANOS),
-        create_databases: create,
+        hour: {
+            let now = now_nanos();
+            now - now.rem_euclid(HOUR_NANOS)
+        },
         last_attempt: Mutex::new(None),
     });
     let started = std::time::Instant::now();
-    let result = run(
-        &db,
+    let result = commit(&db, &layout, &group).await;
+    // Includes retries: the latency a writer's caller waits for its acknowledgement.
+    metrics::histogram!("tidemark_commit_duration_seconds").record(started.elapsed().as_secs_f64());
+    let outcomes: Vec<PartResult> = match result {
+        Ok(outcomes) => {
+            metrics::counter!("tidemark_commit_groups_total").increment(1);
+            stats.groups.fetch_add(1, Ordering::Relaxed);
+            outcomes.into_iter().map(Ok).collect()
+        }
+        Err(error) if group.parts.len() > 1 && !error.is_retryable_storage() => {
+            // Something in the group cannot commit; find it by committing each part alone.
+            tracing::warn!(%error, parts = group.parts.len(), "write group failed; committing its requests one by one");
+            let mut singles = Vec::with_capacity(group.parts.len());
+            for index in 0..group.parts.len() {
+                singles.push(commit_one(&db, &layout, &group, index, stats).await);
+            }
+            singles
+        }
+        Err(error) => {
+            tracing::warn!(%error, parts = group.parts.len(), "write group failed");
+            metrics::counter!("tidemark_commit_failures_total").increment(1);
+            stats.failed_groups.fetch_add(1, Ordering::Relaxed);
+            vec![Err(error); group.parts.len()]
+        }
+    };
+    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+        if let Ok(done) = &outcome {
+            stats.requests.fetch_add(1, Ordering::Relaxed);
+            stats
+                .points
+                .fetch_add(done.written as u64, Ordering::Relaxed);
+        }
+        let _ = reply.send(outcome);
+    }
+}
+
+/// Commits part `index` of a failed group as a group of its own.
+async fn commit_one<D: KvDatabase>(
+    db: &D,
+    layout: &Arc<Layout>,
+    group: &Group,
+    index: usize,
+    stats: &WriterStats,
+) -> PartResult {
+    let part = &group.parts[index];
+    let alone = Arc::new(Group {
+        parts: vec![Part {
+            prepared: Prepared {
+                tenant: part.prepared.tenant,
+                series: part.prepared.series.clone(),
+                rejected: Vec::new(),
+                idempotency_key: part.prepared.idempotency_key.clone(),
+            },
+            record_key: part.record_key,
+            bytes: part.bytes,
+        }],
+        id: rand::random(),
+        hour: group.hour,
+        last_attempt: Mutex::new(None),
+    });
+    match commit(db, layout, &alone).await {
+        Ok(mut outcomes) => {
+            stats.groups.fetch_add(1, Ordering::Relaxed);
+            Ok(outcomes.pop().unwrap_or_default())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "write request failed");
+            metrics::counter!("tidemark_commit_failures_total").increment(1);
+            stats.failed_groups.fetch_add(1, Ordering::Relaxed);
+            Err(error)
+        }
+    }
+}
+
+async fn commit<D: KvDatabase>(
+    db: &D,
+    layout: &Arc<Layout>,
+    group: &Arc<Group>,
+) -> Result<Vec<PartOutcome>, IngestError> {
+    run(
+        db,
         RunOptions {
             idempotent: true,
             timeout: Some(Duration::from_secs(30)),
             ..RunOptions::default()
         },
-        {
-            let group = Arc::clone(&group);
-            let layout = Arc::clone(&layout);
-            let cache = Arc::clone(&cache);
-            move |tx, maybe_committed| {
-                let group = Arc::clone(&group);
-                let layout = Arc::clone(&layout);
-                let cache = Arc::clone(&cache);
-                Box::pin(async move { attempt(tx, &group, &layout, &cache, maybe_committed).await })
-            }
+        |tx, maybe_committed| {
+            let (group, layout) = (Arc::clone(group), Arc::clone(layout));
+            Box::pin(async move { attempt(tx, &group, &layout, maybe_committed).await })
         },
     )
-    .await;
-    // Includes retries: the latency a writer's caller waits for its acknowledgement.
-    metrics::histogram!("tidemark_commit_duration_seconds").record(started.elapsed().as_secs_f64());
-    match result {
-        Ok(attempt) => {
-            cache.learn(attempt.learned);
-            metrics::counter!("tidemark_commit_groups_total").increment(1);
-            stats.groups.fetch_add(1, Ordering::Relaxed);
-            stats
-                .requests
-                .fetch_add(replies.len() as u64, Ordering::Relaxed);
-            let points: usize = attempt
-                .outcomes
-                .iter()
-                .flatten()
-                .map(|outcome| outcome.written)
-                .sum();
-            stats.points.fetch_add(points as u64, Ordering::Relaxed);
-            for (reply, outcome) in replies.into_iter().zip(attempt.outcomes) {
-                let _ = reply.send(outcome);
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, requests = replies.len(), "write group failed");
-            metrics::counter!("tidemark_commit_failures_total").increment(1);
-            stats.failed_groups.fetch_add(1, Ordering::Relaxed);
-            for reply in replies {
-                let _ = reply.send(Err(error.clone()));
-            }
-        }
-    }
+    .await
 }
 
 async fn attempt<T: KvTransaction>(
     tx: &T,
     group: &Group,
     layout: &Layout,
-    cache: &Cache,
     maybe_committed: MaybeCommitted,
-) -> Result<Attempt, IngestError> {
+) -> Result<Vec<PartOutcome>, IngestError> {
     let marker = layout.commit_marker(group.hour, group.id);
     if maybe_committed.0 && tx.get(&marker, false).await?.is_some() {
         // The earlier attempt committed; its outcome stands.
-        let outcomes = lock(&group.last_attempt).take().unwrap_or_default();
-        return Ok(Attempt {
-            outcomes,
-            learned: Learned::default(),
-        });
+        return Ok(lock(&group.last_attempt).take().unwrap_or_default());
     }
-    let mut learned = Learned::default();
     let mut blocks = GroupBlocks::default();
-    let mut outcomes = Vec::with_capacity(group.requests.len());
-    for request in &group.requests {
-        let outcome = write_request(
-            tx,
-            layout,
-            cache,
-            &mut learned,
-            &mut blocks,
-            request,
-            group.create_databases,
-        )
-        .await?;
-        outcomes.push(outcome);
+    let mut outcomes = Vec::with_capacity(group.parts.len());
+    for part in &group.parts {
+        let prepared = &part.prepared;
+        if let Some(key) = &prepared.idempotency_key
+            && let Some(record) = tx
+                .get(&layout.idempotency(prepared.tenant, key), false)
+                .await?
+        {
+            // What the first attempt wrote, as it recorded it.
+            let written = tidemark_storage::keys::unpack::<(u64,)>(&record)
+                .map_or(0, |(count,)| count as usize);
+            outcomes.push(PartOutcome {
+                written,
+                replayed: true,
+            });
+            continue;
+        }
+        for (series, rows) in &prepared.series {
+            blocks.add(prepared.tenant, *series, rows);
+        }
+        let written = prepared.points();
+        if part.record_key
+            && let Some(key) = &prepared.idempotency_key
+        {
+            tx.set(
+                &layout.idempotency(prepared.tenant, key),
+                &pack(&(written as u64,)),
+            );
+        }
+        outcomes.push(PartOutcome {
+            written,
+            replayed: false,
+        });
     }
     blocks.write(tx, layout);
     tx.set(&marker, b"");
@@ -306,7 +557,7 @@ async fn attempt<T: KvTransaction>(
         tx.clear_range(&begin, &end);
     }
     *lock(&group.last_attempt) = Some(outcomes.clone());
-    Ok(Attempt { outcomes, learned })
+    Ok(outcomes)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -315,8 +566,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn field_type(value: &tidemark_storage::tsdb::DataPoint) -> FieldType {
-    use tidemark_storage::tsdb::DataPoint;
+/// The catalog type of a value.
+pub(crate) fn field_type(value: &DataPoint) -> FieldType {
     match value {
         DataPoint::F64(_) => FieldType::Float,
         DataPoint::I64(_) => FieldType::Integer,
@@ -327,7 +578,7 @@ fn field_type(value: &tidemark_storage::tsdb::DataPoint) -> FieldType {
 }
 
 /// Checks a database name: it becomes a tenant name, so keep it printable and bounded.
-fn validate_database(name: &str) -> Result<(), IngestError> {
+pub(crate) fn validate_database(name: &str) -> Result<(), IngestError> {
     let reason = if name.is_empty() {
         "it is empty"
     } else if name.len() > 256 {
@@ -338,149 +589,4 @@ fn validate_database(name: &str) -> Result<(), IngestError> {
         return Ok(());
     };
     Err(IngestError::InvalidDatabase(name.to_owned(), reason))
-}
-
-async fn resolve_tenant<T: KvTransaction>(
-    tx: &T,
-    layout: &Layout,
-    cache: &Cache,
-    learned: &mut Learned,
-    name: &str,
-    create: bool,
-) -> Result<Option<TenantId>, IngestError> {
-    if let Some(id) = cache
-        .tenant(name)
-        .or_else(|| learned.tenants.get(name).copied())
-    {
-        return Ok(Some(id));
-    }
-    validate_database(name)?;
-    let id = if create {
-        Some(layout.create_tenant(tx, name).await?)
-    } else {
-        layout.tenant_id(tx, name).await?
-    };
-    if let Some(id) = id {
-        learned.tenants.insert(name.to_owned(), id);
-    }
-    Ok(id)
-}
-
-/// Checks a point's fields against the catalog through `learned` and storage: the path for
-/// fields this writer has not confirmed yet. Returns the first conflicting field and its type.
-async fn slow_field_check<T: KvTransaction>(
-    tx: &T,
-    layout: &Layout,
-    cache: &Cache,
-    learned: &mut Learned,
-    tenant: TenantId,
-    point: &Point,
-    types: &[FieldType],
-) -> Result<Option<(usize, Option<FieldType>)>, IngestError> {
-    let measurement = &point.series.measurement;
-    for (index, ((field, _), wanted)) in point.fields.iter().zip(types).enumerate() {
-        let cached = cache
-            .field(tenant, measurement, field)
-            .or_else(|| learned.field(tenant, measurement, field));
-        let known = match cached {
-            Some(known) => known,
-            None => {
-                let stored = layout.field_type(tx, tenant, measurement, field).await?;
-                let known = stored.unwrap_or_else(|| {
-                    layout.set_field_type(tx, tenant, measurement, field, *wanted);
-                    *wanted
-                });
-                learned.add_field(tenant, measurement, field, known);
-                known
-            }
-        };
-        if known != *wanted {
-            return Ok(Some((index, Some(known))));
-        }
-    }
-    Ok(None)
-}
-
-async fn write_request<T: KvTransaction>(
-    tx: &T,
-    layout: &Layout,
-    cache: &Cache,
-    learned: &mut Learned,
-    blocks: &mut GroupBlocks,
-    request: &WriteRequest,
-    create: bool,
-) -> Result<Result<WriteOutcome, IngestError>, IngestError> {
-    let tenant = match resolve_tenant(tx, layout, cache, learned, &request.database, create).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) => return Ok(Err(IngestError::DatabaseNotFound(request.database.clone()))),
-        Err(IngestError::InvalidDatabase(name, reason)) => {
-            return Ok(Err(IngestError::InvalidDatabase(name, reason)));
-        }
-        Err(other) => return Err(other),
-    };
-    if let Some(key) = &request.idempotency_key
-        && let Some(record) = tx.get(&layout.idempotency(tenant, key), false).await?
-    {
-        let written =
-            tidemark_storage::keys::unpack::<(u64,)>(&record).map_or(0, |(count,)| count as usize);
-        return Ok(Ok(WriteOutcome {
-            written,
-            rejected: Vec::new(),
-            replayed: true,
-        }));
-    }
-    let mut outcome = WriteOutcome::default();
-    'points: for point in &request.points {
-        let types: Vec<FieldType> = point
-            .fields
-            .iter()
-            .map(|(_, value)| field_type(value))
-            .collect();
-        let measurement = &point.series.measurement;
-        // Fast path: every field confirmed by an earlier commit, checked under one lock.
-        let conflict = match cache.check_fields_of(tenant, measurement, &point.fields, &types) {
-            Some(None) => None,
-            Some(Some(index)) => Some((
-                index,
-                cache.field(tenant, measurement, &point.fields[index].0),
-            )),
-            None => slow_field_check(tx, layout, cache, learned, tenant, point, &types).await?,
-        };
-        if let Some((index, existing)) = conflict {
-            let conflict = SchemaError {
-                measurement: measurement.clone(),
-                field: point.fields[index].0.clone(),
-                existing: existing.map_or("another type", FieldType::name),
-                attempted: types[index].name(),
-            };
-            outcome.rejected.push(LineError {
-                line: point.line,
-                message: conflict.to_string(),
-                original: String::new(),
-            });
-            continue 'points;
-        }
-        let series = match cache
-            .series(tenant, &point.series)
-            .or_else(|| learned.series.get(&(tenant, point.series.clone())).copied())
-        {
-            Some(series) => series,
-            None => {
-                let (series, _) = layout.resolve_series(tx, tenant, &point.series).await?;
-                learned
-                    .series
-                    .insert((tenant, point.series.clone()), series);
-                series
-            }
-        };
-        blocks.append(tenant, series, point);
-        outcome.written += 1;
-    }
-    if let Some(key) = &request.idempotency_key {
-        tx.set(
-            &layout.idempotency(tenant, key),
-            &pack(&(outcome.written as u64,)),
-        );
-    }
-    Ok(Ok(outcome))
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use tidemark_ingest::lp::{Precision, parse_lines};
 
-use tidemark_ingest::{IngestError, WriteRequest, Writer, WriterConfig};
+use tidemark_ingest::{IngestError, IngestLimits, WriteRequest, Writer, WriterConfig};
 use tidemark_storage::block::ColumnValues;
 use tidemark_storage::tsdb::{Layout, SeriesKey, read_series};
 use tidemark_storage::{
@@ -12,11 +12,16 @@ use tidemark_storage::{
 };
 
 fn request(database: &str, body: &str, key: Option<&str>) -> WriteRequest {
-    let batch = parse_lines(body.as_bytes(), Precision::Nanosecond, 0);
+    let batch = parse_lines(
+        body.as_bytes(),
+        Precision::Nanosecond,
+        0,
+        &IngestLimits::default(),
+    );
     assert!(batch.errors.is_empty(), "{:?}", batch.errors);
     WriteRequest {
         database: database.into(),
-        points: batch.points,
+        series: batch.series,
         idempotency_key: key.map(str::to_owned),
     }
 }
@@ -135,8 +140,13 @@ async fn type_conflicts_reject_only_their_lines() {
     let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
     let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
     writer.write(request("db", "m f=1 1", None)).await.unwrap();
+    writer
+        .write(request("db", "m f=2 2\nm g=\"s\" 4", None))
+        .await
+        .unwrap();
+    // Lines 1 and 3 are good; line 2 writes the float field `f` as an integer.
     let outcome = writer
-        .write(request("db", "m f=2 2\nm f=3i 3\nm f=4,g=\"s\" 4", None))
+        .write(request("db", "n v=1 1\nm,host=a f=3i 3\nn v=2 2", None))
         .await
         .unwrap();
     assert_eq!(outcome.written, 2);
@@ -151,13 +161,54 @@ async fn type_conflicts_reject_only_their_lines() {
         outcome.rejected
     );
     let points = floats(&db, "db", &SeriesKey::new("m", vec![]), "f").await;
-    assert_eq!(points, vec![(1, 1.0), (2, 2.0), (4, 4.0)]);
-    // A conflict within one request, on a field first seen in it.
-    let outcome = writer
-        .write(request("db", "n x=1i 1\nn x=1 2", None))
+    assert_eq!(points, vec![(1, 1.0), (2, 2.0)]);
+    // A conflict within one request is found while parsing, line by line.
+    let batch = parse_lines(
+        b"n x=1i 1\nn x=1 2",
+        Precision::Nanosecond,
+        0,
+        &IngestLimits::default(),
+    );
+    assert_eq!((batch.points(), batch.errors.len()), (1, 1));
+    assert_eq!(batch.errors[0].line, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_column_limit_refuses_only_lines_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let limits = IngestLimits {
+        max_columns_per_measurement: 4,
+        ..IngestLimits::default()
+    };
+    let config = WriterConfig {
+        limits: limits.clone(),
+        ..WriterConfig::default()
+    };
+    let writer = Writer::start(db.clone(), Layout::default(), config);
+    writer
+        .write(request("db", "m,host=a a=1,b=1 1", None))
         .await
         .unwrap();
-    assert_eq!((outcome.written, outcome.rejected.len()), (1, 1));
+    // One more column fits (host, a, b, then c); the line bringing d does not.
+    let outcome = writer
+        .write(request(
+            "db",
+            "m,host=a c=1 2\nm,host=a d=1 3\nm,host=a a=2 4",
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(outcome.written, 2);
+    assert_eq!(outcome.rejected.len(), 1);
+    assert_eq!(outcome.rejected[0].line, 2);
+    assert!(
+        outcome.rejected[0]
+            .message
+            .contains("max_columns_per_measurement"),
+        "{:?}",
+        outcome.rejected
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,17 +310,16 @@ async fn unknown_databases_are_refused_when_creation_is_off() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_full_queue_refuses_writes_as_overloaded() {
+async fn a_full_memory_budget_refuses_writes_as_overloaded() {
     let dir = tempfile::tempdir().unwrap();
     let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
     let config = WriterConfig {
-        queue_depth: 1,
-        max_in_flight: 1,
+        max_queue_bytes: 1024,
         ..WriterConfig::default()
     };
     let writer = Writer::start(db.clone(), Layout::default(), config);
-    // On one thread nothing drains the queue until these futures yield: the first request takes
-    // the only slot, the others find it full.
+    // On one thread nothing finishes until these futures yield: the first request takes the
+    // whole budget, the others find none left.
     let results = futures_join(&writer).await;
     let overloaded = results
         .iter()
@@ -277,6 +327,12 @@ async fn a_full_queue_refuses_writes_as_overloaded() {
         .count();
     let written = results.iter().filter(|result| result.is_ok()).count();
     assert_eq!((written, overloaded), (1, 3), "{results:?}");
+    // A request bigger than the whole budget is refused as too large, not as overloaded.
+    let big: String = (0..200)
+        .map(|i| format!("m,host=h{i} f={i} {i}\n"))
+        .collect();
+    let error = writer.write(request("db", &big, None)).await.unwrap_err();
+    assert!(matches!(error, IngestError::TooLarge(_)), "{error}");
 }
 
 async fn futures_join(writer: &Writer) -> Vec<Result<tidemark_ingest::WriteOutcome, IngestError>> {
@@ -285,7 +341,7 @@ async fn futures_join(writer: &Writer) -> Vec<Result<tidemark_ingest::WriteOutco
         .collect();
     let mut results = Vec::new();
     let mut pending: Vec<_> = requests.into_iter().map(Box::pin).collect();
-    // Poll each once in order (so the queue fills deterministically), then finish them.
+    // Poll each once in order (so the budget is taken deterministically), then finish them.
     for future in &mut pending {
         let waker = std::task::Waker::noop();
         let mut context = std::task::Context::from_waker(waker);

@@ -78,12 +78,17 @@ async fn month_long_scans_under_read_faults_match_the_model() {
                 }
             }
         }
-        let batch = parse_lines(body.as_bytes(), Precision::Nanosecond, 0);
+        let batch = parse_lines(
+            body.as_bytes(),
+            Precision::Nanosecond,
+            0,
+            &Default::default(),
+        );
         assert!(batch.errors.is_empty());
         writer
             .write(WriteRequest {
                 database: "db".into(),
-                points: batch.points,
+                series: batch.series,
                 idempotency_key: None,
             })
             .await

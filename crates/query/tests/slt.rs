@@ -58,7 +58,12 @@ impl Tidemark {
 
     async fn write(&self, header: &str, body: &str) -> Result<u64, SltError> {
         let database = header.split_whitespace().nth(1).unwrap_or(&self.database);
-        let batch = parse_lines(body.as_bytes(), Precision::Nanosecond, 0);
+        let batch = parse_lines(
+            body.as_bytes(),
+            Precision::Nanosecond,
+            0,
+            &Default::default(),
+        );
         if let Some(error) = batch.errors.first() {
             return Err(SltError(format!("line {}: {}", error.line, error.message)));
         }
@@ -66,7 +71,7 @@ impl Tidemark {
             .writer
             .write(WriteRequest {
                 database: database.into(),
-                points: batch.points,
+                series: batch.series,
                 idempotency_key: None,
             })
             .await

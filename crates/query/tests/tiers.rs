@@ -25,12 +25,17 @@ async fn write(writer: &Writer, model: &mut Model, points: impl Iterator<Item = 
         model.insert((series, time), value);
         body.push_str(&format!("m,s=s{series} v={value} {time}\n"));
     }
-    let batch = parse_lines(body.as_bytes(), Precision::Nanosecond, 0);
+    let batch = parse_lines(
+        body.as_bytes(),
+        Precision::Nanosecond,
+        0,
+        &Default::default(),
+    );
     assert!(batch.errors.is_empty());
     writer
         .write(WriteRequest {
             database: "db".into(),
-            points: batch.points,
+            series: batch.series,
             idempotency_key: None,
         })
         .await
@@ -88,8 +93,12 @@ async fn scans_over_both_tiers_and_across_a_pass_match_the_model() {
         ..EmbeddedOptions::default()
     };
     let db = EmbeddedKv::open(dir.path().join("kv"), options).unwrap();
-    let store = ColdStore::local(&dir.path().join("cold")).unwrap();
     let layout = Layout::default();
+    let store = ColdStore::local(&dir.path().join("cold"))
+        .unwrap()
+        .claim(&db, &layout)
+        .await
+        .unwrap();
     let writer = Writer::start(db.clone(), layout.clone(), WriterConfig::default());
     let mut model = Model::new();
     let month = (0..3u32).flat_map(|s| {
@@ -105,7 +114,7 @@ async fn scans_over_both_tiers_and_across_a_pass_match_the_model() {
         config: &tiering,
     };
     let stats = tierer.run_pass(&|_| {}).await.unwrap();
-    assert_eq!(stats.partitions, 31);
+    assert_eq!((stats.partitions, stats.failures), (31, 0));
 
     let config = QueryConfig {
         target_partitions: 1,

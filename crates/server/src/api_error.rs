@@ -332,7 +332,10 @@ impl From<IngestError> for ApiError {
             IngestError::DatabaseNotFound(name) => {
                 Self::new(ErrorKind::NotFound, format!("database not found: {name:?}"))
             }
-            IngestError::InvalidDatabase(..) => Self::invalid(error.to_string()),
+            IngestError::InvalidDatabase(..) | IngestError::Invalid(_) => {
+                Self::invalid(error.to_string())
+            }
+            IngestError::TooLarge(_) => Self::new(ErrorKind::PayloadTooLarge, error.to_string()),
             IngestError::Overloaded | IngestError::ShuttingDown => {
                 Self::new(ErrorKind::Unavailable, error.to_string())
             }

@@ -18,20 +18,7 @@ use crate::state::AppState;
 
 /// Parses a series in line protocol syntax: `measurement,tag=value,...`.
 pub fn parse_series(text: &str) -> Result<SeriesKey, String> {
-    let line = format!("{text} _=0");
-    let batch = tidemark_ingest::lp::parse_lines(
-        line.as_bytes(),
-        tidemark_ingest::Precision::Nanosecond,
-        0,
-    );
-    match (
-        batch.points.into_iter().next(),
-        batch.errors.into_iter().next(),
-    ) {
-        (Some(point), _) => Ok(point.series),
-        (None, Some(error)) => Err(format!("invalid series {text:?}: {}", error.message)),
-        (None, None) => Err(format!("invalid series {text:?}")),
-    }
+    tidemark_ingest::lp::parse_series_key(text, &tidemark_ingest::IngestLimits::default())
 }
 
 fn time_param(params: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {

@@ -98,18 +98,18 @@ async fn receive<D: KvDatabase>(
         }
     };
     let metadata = metadata_of(&request);
-    let batch = remote_write::to_points(request);
-    let mut errors = batch.errors;
-    let points = batch.points;
-    let submitted = points.len();
-    let outcome = if points.is_empty() {
+    let decoded = remote_write::to_batch(request, state.writer.limits());
+    let mut errors = decoded.batch.errors;
+    let series = decoded.batch.series;
+    let submitted: usize = series.iter().map(tidemark_ingest::SeriesRows::rows).sum();
+    let outcome = if series.is_empty() {
         None
     } else {
         let written = state
             .writer
             .write(WriteRequest {
                 database: database.clone(),
-                points,
+                series,
                 idempotency_key: None,
             })
             .await;

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use futures::StreamExt;
-use tidemark_ingest::lp::{ParsedBatch, Precision, parse_lines};
-use tidemark_ingest::{LineError, WriteRequest};
+use tidemark_ingest::lp::{Precision, parse_lines};
+use tidemark_ingest::{LineError, WriteBatch, WriteRequest};
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::now_nanos;
 
@@ -158,23 +158,25 @@ async fn write_inner<D: KvDatabase>(
         .await?;
     let body = read_body(body, headers, state.max_request_bytes).await?;
     let now = now_nanos();
+    let limits = state.writer.limits().clone();
     let parsed = if body.len() >= BLOCKING_PARSE_BYTES {
         let body = Arc::new(body);
         let shared = Arc::clone(&body);
-        let parsed = tokio::task::spawn_blocking(move || parse_lines(&shared, precision, now))
-            .await
-            .map_err(|error| {
-                ApiError::new(ErrorKind::Internal, format!("parser task failed: {error}"))
-            })?;
+        let parsed =
+            tokio::task::spawn_blocking(move || parse_lines(&shared, precision, now, &limits))
+                .await
+                .map_err(|error| {
+                    ApiError::new(ErrorKind::Internal, format!("parser task failed: {error}"))
+                })?;
         (
             Arc::try_unwrap(body).unwrap_or_else(|shared| shared.to_vec()),
             parsed,
         )
     } else {
-        let parsed = parse_lines(&body, precision, now);
+        let parsed = parse_lines(&body, precision, now, &limits);
         (body, parsed)
     };
-    let (body, ParsedBatch { points, mut errors }) = parsed;
+    let (body, WriteBatch { series, mut errors }) = parsed;
     if !errors.is_empty() && !spec.accept_partial {
         let mut error = ApiError::invalid(
             "line protocol parsing failed; nothing was written (accept_partial=false)",
@@ -187,12 +189,12 @@ async fn write_inner<D: KvDatabase>(
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .map(str::to_owned);
-    let values: usize = points.iter().map(|point| point.fields.len()).sum();
+    let values: usize = series.iter().map(tidemark_ingest::SeriesRows::values).sum();
     let outcome = state
         .writer
         .write(WriteRequest {
             database,
-            points,
+            series,
             idempotency_key,
         })
         .await?;

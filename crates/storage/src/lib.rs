@@ -14,6 +14,7 @@
 
 pub mod atomic;
 pub mod block;
+pub mod cache;
 pub mod cold;
 pub mod embedded;
 pub mod error;

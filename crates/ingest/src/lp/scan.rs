@@ -10,7 +10,8 @@ use std::borrow::Cow;
 
 use tidemark_storage::tsdb::DataPoint;
 
-/// A parsed line before precision and series normalisation.
+/// A parsed line before precision and series normalisation (the differential tests compare it).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct RawLine {
     pub(super) measurement: String,
@@ -131,10 +132,30 @@ fn ends_with_backslash(text: &str) -> bool {
     text.ends_with('\\')
 }
 
-/// Parses one line (no comment, no leading whitespace). A tab outside a string value is an
-/// error, as in the reference parser: identifiers stop at it and nothing accepts it after.
-pub(super) fn parse_line(line: &str) -> Result<RawLine, String> {
-    let (measurement, mut rest) = identifier(line, b", \t", MEASUREMENT_ESCAPES);
+/// Where the series section of a line (measurement and tags) ends: at the first space or tab
+/// that no backslash escapes (the same escape rule as [`identifier`]).
+fn series_end(line: &str) -> usize {
+    let bytes = line.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' if index + 1 < bytes.len() && bytes[index + 1].is_ascii() => index += 2,
+            b' ' | b'\t' => return index,
+            _ => index += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Splits a line (no comment, no leading whitespace) into its series section and the rest
+/// (fields and timestamp, with their leading space).
+pub(super) fn split_series(line: &str) -> (&str, &str) {
+    line.split_at(series_end(line))
+}
+
+/// Parses a series section: the measurement and its tags, unescaped, in line order.
+pub(super) fn parse_series(series: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let (measurement, mut rest) = identifier(series, b", \t", MEASUREMENT_ESCAPES);
     if measurement.is_empty() {
         return Err("Invalid measurement was provided".into());
     }
@@ -168,46 +189,70 @@ pub(super) fn parse_line(line: &str) -> Result<RawLine, String> {
         tags.push((key.into_owned(), value.into_owned()));
         rest = after_value;
     }
+    if !rest.is_empty() {
+        return Err(format!(
+            "Could not parse entire line. Found trailing content: '{rest}'"
+        ));
+    }
+    Ok((measurement.into_owned(), tags))
+}
+
+/// Parses what follows the series section: the fields (appended to `fields`, names borrowed
+/// from the line unless they had escapes) and the optional timestamp.
+pub(super) fn parse_fields_and_time<'a>(
+    rest: &'a str,
+    fields: &mut Vec<(Cow<'a, str>, DataPoint)>,
+) -> Result<Option<i64>, String> {
     let rest = rest.trim_start_matches(' ');
     if rest.is_empty() {
         return Err("No fields were provided".into());
     }
-    let (fields, rest) = parse_fields(rest)?;
+    let rest = parse_fields(rest, fields)?;
     let rest = rest.trim_start_matches(' ');
-    let timestamp = if rest.is_empty() {
-        None
-    } else {
-        let digits = rest.trim_end_matches(' ');
-        let valid = digits.strip_prefix('-').unwrap_or(digits);
-        if valid.is_empty() || !valid.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(format!(
-                "Could not parse entire line. Found trailing content: '{rest}'"
-            ));
-        }
-        Some(
-            digits
-                .parse::<i64>()
-                .map_err(|_| format!("Unable to parse timestamp value '{digits}'"))?,
-        )
-    };
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let digits = rest.trim_end_matches(' ');
+    let valid = digits.strip_prefix('-').unwrap_or(digits);
+    if valid.is_empty() || !valid.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(format!(
+            "Could not parse entire line. Found trailing content: '{rest}'"
+        ));
+    }
+    Ok(Some(digits.parse::<i64>().map_err(|_| {
+        format!("Unable to parse timestamp value '{digits}'")
+    })?))
+}
+
+/// Parses one whole line into owned parts (the differential tests' entry point).
+#[cfg(test)]
+pub(super) fn parse_line(line: &str) -> Result<RawLine, String> {
+    let (series, rest) = split_series(line);
+    let (measurement, tags) = parse_series(series)?;
+    let mut fields = Vec::new();
+    let timestamp = parse_fields_and_time(rest, &mut fields)?;
     Ok(RawLine {
-        measurement: measurement.into_owned(),
+        measurement,
         tags,
-        fields,
+        fields: fields
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value))
+            .collect(),
         timestamp,
     })
 }
 
-type Fields<'a> = (Vec<(String, DataPoint)>, &'a str);
-
-fn parse_fields(mut rest: &str) -> Result<Fields<'_>, String> {
-    let mut fields: Vec<(String, DataPoint)> = Vec::with_capacity(10);
+fn parse_fields<'a>(
+    mut rest: &'a str,
+    fields: &mut Vec<(Cow<'a, str>, DataPoint)>,
+) -> Result<&'a str, String> {
+    let first = fields.len();
     loop {
         // A field key ends only at `=` (or a space): an unescaped comma is part of the key, as in
         // the reference parsers.
         let (key, after_key) = identifier(rest, b"= \t", KEY_ESCAPES);
         let Some(after_equals) = after_key.strip_prefix('=') else {
-            return Err(if fields.is_empty() && key.is_empty() {
+            return Err(if fields.len() == first && key.is_empty() {
                 "No fields were provided".into()
             } else {
                 format!("Could not parse entire line. Found trailing content: '{after_key}'")
@@ -223,11 +268,11 @@ fn parse_fields(mut rest: &str) -> Result<Fields<'_>, String> {
             );
         }
         let (value, after_value) = parse_value(after_equals)?;
-        fields.push((key.into_owned(), value));
+        fields.push((key, value));
         match after_value.strip_prefix(',') {
             Some(next) => rest = next,
             None if after_value.is_empty() || after_value.starts_with(' ') => {
-                return Ok((fields, after_value));
+                return Ok(after_value);
             }
             None => {
                 return Err(format!(

@@ -1,135 +1,102 @@
-//! What the writer knows without reading: tenants, field types and series ids confirmed by
-//! committed transactions. Nested maps so lookups borrow the point's strings.
+//! What the writer knows without reading: tenants, each measurement's columns, and series ids,
+//! all confirmed by committed transactions. Every cache is bounded by bytes (a stream of new
+//! databases, measurements or series evicts old entries instead of growing memory).
 
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use foldhash::HashMap;
+use tidemark_storage::cache::BoundedCache;
+use tidemark_storage::tsdb::{FieldType, MeasurementSchema, SeriesId, TenantId};
 
-use tidemark_storage::tsdb::{DataPoint, FieldType, SeriesId, SeriesKey, TenantId};
+use crate::batch::SeriesIdentity;
 
-type Fields = HashMap<TenantId, HashMap<String, HashMap<String, FieldType>>>;
-type Series = HashMap<TenantId, HashMap<SeriesKey, SeriesId>>;
-
-/// Knowledge shared by every group of one writer.
-#[derive(Debug, Default)]
-pub(super) struct Cache {
-    tenants: RwLock<HashMap<String, TenantId>>,
-    fields: RwLock<Fields>,
-    series: RwLock<Series>,
+/// A measurement's columns as the catalog holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Columns {
+    pub(super) fields: HashMap<String, FieldType>,
+    pub(super) tags: HashSet<String>,
 }
 
-/// Knowledge gained by one transaction attempt, kept only if it commits.
-#[derive(Debug, Default)]
-pub(super) struct Learned {
-    pub(super) tenants: HashMap<String, TenantId>,
-    fields: Fields,
-    pub(super) series: HashMap<(TenantId, SeriesKey), SeriesId>,
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn lookup_field(
-    fields: &Fields,
-    tenant: TenantId,
-    measurement: &str,
-    field: &str,
-) -> Option<FieldType> {
-    fields.get(&tenant)?.get(measurement)?.get(field).copied()
-}
-
-impl Learned {
-    pub(super) fn field(
-        &self,
-        tenant: TenantId,
-        measurement: &str,
-        field: &str,
-    ) -> Option<FieldType> {
-        lookup_field(&self.fields, tenant, measurement, field)
+impl Columns {
+    pub(super) fn count(&self) -> usize {
+        self.fields.len() + self.tags.len()
     }
 
-    pub(super) fn add_field(
-        &mut self,
-        tenant: TenantId,
-        measurement: &str,
-        field: &str,
-        kind: FieldType,
-    ) {
-        self.fields
-            .entry(tenant)
-            .or_default()
-            .entry(measurement.to_owned())
-            .or_default()
-            .insert(field.to_owned(), kind);
+    fn bytes(&self) -> usize {
+        let fields: usize = self.fields.keys().map(|name| name.len() + 40).sum();
+        let tags: usize = self.tags.iter().map(|name| name.len() + 32).sum();
+        fields + tags
     }
 }
 
-impl Cache {
+impl From<MeasurementSchema> for Columns {
+    fn from(schema: MeasurementSchema) -> Self {
+        Self {
+            fields: schema.fields.into_iter().collect(),
+            tags: schema.tags.into_iter().collect(),
+        }
+    }
+}
+
+/// The budgets of the writer's caches, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudgets {
+    /// Series ids by series identity.
+    pub series_bytes: usize,
+    /// Columns by measurement, and tenant ids by name.
+    pub catalog_bytes: usize,
+}
+
+impl Default for CacheBudgets {
+    fn default() -> Self {
+        Self {
+            series_bytes: 128 << 20,
+            catalog_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Knowledge shared by every request of one writer.
+#[derive(Debug)]
+pub(super) struct Caches {
+    tenants: BoundedCache<String, TenantId>,
+    measurements: BoundedCache<(TenantId, String), Arc<Columns>>,
+    series: BoundedCache<(TenantId, SeriesIdentity), SeriesId>,
+}
+
+impl Caches {
+    pub(super) fn new(budgets: CacheBudgets) -> Self {
+        Self {
+            tenants: BoundedCache::new(budgets.catalog_bytes / 16, |name, _| name.len() + 8),
+            measurements: BoundedCache::new(budgets.catalog_bytes, |(_, name), columns| {
+                name.len() + 16 + columns.bytes()
+            }),
+            series: BoundedCache::new(budgets.series_bytes, |_, _| 32),
+        }
+    }
+
     pub(super) fn tenant(&self, name: &str) -> Option<TenantId> {
-        read(&self.tenants).get(name).copied()
+        self.tenants.get(name)
     }
 
-    pub(super) fn field(
-        &self,
-        tenant: TenantId,
-        measurement: &str,
-        field: &str,
-    ) -> Option<FieldType> {
-        lookup_field(&read(&self.fields), tenant, measurement, field)
+    pub(super) fn learn_tenant(&self, name: &str, id: TenantId) {
+        self.tenants.insert(name.to_owned(), id);
     }
 
-    /// Checks every field of a point under one lock: `Some(None)` when all are known with the
-    /// given types, `Some(Some(index))` at the first known conflicting field, `None` when some
-    /// field is unknown (the caller then takes the slow path).
-    pub(super) fn check_fields_of(
-        &self,
-        tenant: TenantId,
-        measurement: &str,
-        fields: &[(String, DataPoint)],
-        wanted: &[FieldType],
-    ) -> Option<Option<usize>> {
-        let known = read(&self.fields);
-        let types = known.get(&tenant)?.get(measurement)?;
-        for (index, ((name, _), wanted)) in fields.iter().zip(wanted).enumerate() {
-            match types.get(name) {
-                Some(existing) if existing == wanted => {}
-                Some(_) => return Some(Some(index)),
-                None => return None,
-            }
-        }
-        Some(None)
+    pub(super) fn columns(&self, tenant: TenantId, measurement: &str) -> Option<Arc<Columns>> {
+        self.measurements.get(&(tenant, measurement.to_owned()))
     }
 
-    pub(super) fn series(&self, tenant: TenantId, key: &SeriesKey) -> Option<SeriesId> {
-        read(&self.series).get(&tenant)?.get(key).copied()
+    pub(super) fn learn_columns(&self, tenant: TenantId, measurement: &str, columns: Columns) {
+        self.measurements
+            .insert((tenant, measurement.to_owned()), Arc::new(columns));
     }
 
-    /// Keeps what a committed transaction confirmed.
-    pub(super) fn learn(&self, learned: Learned) {
-        if !learned.tenants.is_empty() {
-            write(&self.tenants).extend(learned.tenants);
-        }
-        if !learned.fields.is_empty() {
-            let mut fields = write(&self.fields);
-            for (tenant, measurements) in learned.fields {
-                let known = fields.entry(tenant).or_default();
-                for (measurement, types) in measurements {
-                    known.entry(measurement).or_default().extend(types);
-                }
-            }
-        }
-        if !learned.series.is_empty() {
-            let mut series = write(&self.series);
-            for ((tenant, key), id) in learned.series {
-                series.entry(tenant).or_default().insert(key, id);
-            }
-        }
+    pub(super) fn series(&self, tenant: TenantId, identity: SeriesIdentity) -> Option<SeriesId> {
+        self.series.get(&(tenant, identity))
+    }
+
+    pub(super) fn learn_series(&self, tenant: TenantId, identity: SeriesIdentity, id: SeriesId) {
+        self.series.insert((tenant, identity), id);
     }
 }

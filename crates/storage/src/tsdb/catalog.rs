@@ -139,6 +139,30 @@ impl Layout {
         let rows = tx
             .get_range_all(&RangeRequest::new(begin, end), true)
             .await?;
+        Ok(self.decode_catalog(rows))
+    }
+
+    /// Reads one measurement's schema (empty when the measurement is unknown).
+    pub async fn measurement_schema<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: TenantId,
+        measurement: &str,
+    ) -> KvResult<MeasurementSchema> {
+        let (begin, end) = self.catalog_measurement(tenant, measurement);
+        let rows = tx
+            .get_range_all(&RangeRequest::new(begin, end), true)
+            .await?;
+        Ok(self
+            .decode_catalog(rows)
+            .remove(measurement)
+            .unwrap_or_default())
+    }
+
+    fn decode_catalog(
+        &self,
+        rows: Vec<crate::kv::KeyValue>,
+    ) -> BTreeMap<String, MeasurementSchema> {
         let mut schemas: BTreeMap<String, MeasurementSchema> = BTreeMap::new();
         for (key, value) in rows {
             let Ok((_, _, measurement, kind, name)) =
@@ -160,6 +184,6 @@ impl Layout {
                 _ => {}
             }
         }
-        Ok(schemas)
+        schemas
     }
 }
