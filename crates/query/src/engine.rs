@@ -1,43 +1,38 @@
-//! The query engine: one DataFusion session per query, scoped to one tenant.
+//! The query engine: SQL (and, through [`crate::promql`], PromQL) over one tenant's stored
+//! series, on the query runtime and under each query's budget.
 //!
-//! A session sees exactly one database: its measurements are the tables of the default schema
-//! (named after the database, so `database()` and `information_schema` agree), next to `system`
-//! and `information_schema`. Sessions are cheap and built per query, so a new field or
-//! measurement is visible to the next query without any cache to invalidate.
+//! Every call is admitted first (a slot of the database and of the node, see
+//! [`crate::runtime`]), then planned and run on the query runtime with a deadline; results
+//! stream back through [`QueryStream`]. Sessions are built per query ([`crate::session`]), so
+//! a new field or measurement is visible to the next query without any cache to invalidate.
 
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{
-    CatalogProvider, CatalogProviderList, MemoryCatalogProvider, MemoryCatalogProviderList,
-    MemorySchemaProvider,
-};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::logical_expr::{ColumnarValue, LogicalPlan, Volatility, create_udf};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
-use futures::Stream;
-use std::collections::BTreeMap;
 
-use tidemark_storage::tsdb::{Layout, MeasurementSchema, TenantId};
-use tidemark_storage::{KvDatabase, ReadWindow};
+use tidemark_storage::KvDatabase;
+use tidemark_storage::tsdb::{Layout, TenantId};
 
+use crate::budget::{Budget, QueryLimits};
 use crate::error::{QueryError, QueryResult};
+use crate::runtime::{Admission, Permits, QueryRuntime, run_budgeted};
 use crate::scan::Shared;
 use crate::select::SeriesCache;
-use crate::system::{QueryLog, QueryRecord, SystemTable, SystemTableKind, lock};
+use crate::stream::QueryStream;
+use crate::system::{QueryLog, lock};
 
 /// The catalog every session exposes (InfluxDB 3 names it the same).
 pub const CATALOG: &str = "public";
 /// The schema of a session without a database.
-const NO_DATABASE_SCHEMA: &str = "public";
-/// Retryable storage errors tolerated in a row while reading the catalog.
-const MAX_READ_RETRIES: u32 = 20;
+pub(crate) const NO_DATABASE_SCHEMA: &str = "public";
 /// The schema of the system tables.
 pub const SYSTEM_SCHEMA: &str = "system";
 
@@ -52,6 +47,10 @@ pub struct QueryConfig {
     pub batch_size: usize,
     /// Memory all running queries of this node may hold for sorts, joins and aggregations.
     pub memory_limit_bytes: usize,
+    /// Worker threads of the query runtime.
+    pub threads: usize,
+    /// What one query may cost.
+    pub limits: QueryLimits,
     /// The cold tier's object store; without one, scans read the hot tier only.
     pub cold_store: Option<tidemark_storage::cold::ColdStore>,
 }
@@ -64,6 +63,8 @@ impl Default for QueryConfig {
             lanes: 4,
             batch_size: 8192,
             memory_limit_bytes: 4 << 30,
+            threads: cores,
+            limits: QueryLimits::default(),
             cold_store: None,
         }
     }
@@ -108,6 +109,7 @@ pub struct Prepared {
     context: SessionContext,
     plan: LogicalPlan,
     tenant: Option<TenantId>,
+    database: Option<String>,
     sql: String,
     /// The result's schema.
     pub schema: SchemaRef,
@@ -124,49 +126,29 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
-/// A running query's results.
-pub struct QueryStream {
-    /// The schema every batch has.
-    pub schema: SchemaRef,
-    inner: SendableRecordBatchStream,
-    record: Arc<Mutex<QueryRecord>>,
-}
-
-impl std::fmt::Debug for QueryStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueryStream")
-            .field("schema", &self.schema)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Stream for QueryStream {
-    type Item = QueryResult<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = self.inner.as_mut().poll_next(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(batch))) => lock(&self.record).add_rows(batch.num_rows()),
-            Poll::Ready(Some(Err(error))) => lock(&self.record).finish(Some(error.to_string())),
-            Poll::Ready(None) => lock(&self.record).finish(None),
-            Poll::Pending => {}
-        }
-        polled.map(|item| item.map(|result| result.map_err(QueryError::from)))
-    }
-}
-
-impl Drop for QueryStream {
-    fn drop(&mut self) {
-        lock(&self.record).finish(Some("cancelled".into()));
-    }
-}
-
-/// Runs SQL over the stored series.
+/// Runs SQL and PromQL over the stored series. Cheap to clone.
 pub struct QueryEngine<D> {
-    shared: Arc<Shared<D>>,
-    log: Arc<QueryLog>,
-    base: SessionState,
+    pub(crate) shared: Arc<Shared<D>>,
+    pub(crate) log: Arc<QueryLog>,
+    pub(crate) base: Arc<SessionState>,
+    pub(crate) limits: Arc<QueryLimits>,
+    pub(crate) runtime: Arc<QueryRuntime>,
+    pub(crate) admission: Arc<Admission>,
     config: QueryConfig,
+}
+
+impl<D> Clone for QueryEngine<D> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            log: Arc::clone(&self.log),
+            base: Arc::clone(&self.base),
+            limits: Arc::clone(&self.limits),
+            runtime: Arc::clone(&self.runtime),
+            admission: Arc::clone(&self.admission),
+            config: self.config.clone(),
+        }
+    }
 }
 
 impl<D> std::fmt::Debug for QueryEngine<D> {
@@ -178,7 +160,7 @@ impl<D> std::fmt::Debug for QueryEngine<D> {
 }
 
 impl<D: KvDatabase> QueryEngine<D> {
-    /// Creates the engine.
+    /// Creates the engine and its query runtime.
     pub fn new(db: D, layout: Layout, config: QueryConfig) -> QueryResult<Self> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(config.memory_limit_bytes, 1.0)
@@ -187,11 +169,16 @@ impl<D: KvDatabase> QueryEngine<D> {
             .with_information_schema(true)
             .with_target_partitions(config.target_partitions.max(1))
             .with_batch_size(config.batch_size.max(1));
-        let base = SessionStateBuilder::new()
+        let mut base = SessionStateBuilder::new()
             .with_config(session_config)
             .with_runtime_env(runtime)
             .with_default_features()
             .build();
+        crate::guard::bound_growing_functions(&mut base, config.limits.max_function_output_bytes)?;
+        let limits = Arc::new(config.limits.clone());
+        let query_runtime = QueryRuntime::new(config.threads).map_err(|error| {
+            QueryError::Internal(format!("cannot start the query runtime: {error}"))
+        })?;
         Ok(Self {
             shared: Arc::new(Shared {
                 db,
@@ -202,135 +189,68 @@ impl<D: KvDatabase> QueryEngine<D> {
                 footers: Arc::default(),
             }),
             log: Arc::new(QueryLog::default()),
-            base,
+            base: Arc::new(base),
+            admission: Arc::new(Admission::new(Arc::clone(&limits))),
+            limits,
+            runtime: Arc::new(query_runtime),
             config,
         })
     }
 
-    /// Builds the session of `database` (none: only `system` and `information_schema`).
-    async fn session(
+    /// The limits every query runs under.
+    pub fn limits(&self) -> &QueryLimits {
+        &self.limits
+    }
+
+    /// A budget for a query whose client asked for `timeout` (capped by the limits).
+    pub(crate) fn budget(&self, timeout: Option<Duration>) -> Arc<Budget> {
+        Budget::new(Arc::clone(&self.limits), self.limits.timeout(timeout))
+    }
+
+    /// Refuses query texts longer than the limit before anything parses them.
+    pub(crate) fn check_text(&self, text: &str) -> QueryResult<()> {
+        if text.len() > self.limits.max_query_bytes {
+            metrics::counter!("tidemark_limit_refusals_total", "limit" => "query_bytes")
+                .increment(1);
+            return Err(QueryError::Invalid(format!(
+                "the query is {} bytes long; the limit is {} (query.max_query_bytes)",
+                text.len(),
+                self.limits.max_query_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Admits a query of `database`, then runs `work` on the query runtime under `budget`.
+    pub(crate) async fn run<T, W>(
         &self,
         database: Option<&str>,
-    ) -> QueryResult<(SessionContext, Option<TenantId>)> {
-        let catalog = match database {
-            Some(database) => Some(self.read_catalog(database).await?),
-            None => None,
-        };
-        self.session_over(database, catalog)
-    }
-
-    /// Builds the session of `database` over its already read catalog.
-    fn session_over(
-        &self,
-        database: Option<&str>,
-        stored: Option<(TenantId, BTreeMap<String, MeasurementSchema>)>,
-    ) -> QueryResult<(SessionContext, Option<TenantId>)> {
-        let schema_name = database.unwrap_or(NO_DATABASE_SCHEMA);
-        // Every session starts from one prepared state (functions, rules, runtime), which costs
-        // about a millisecond to build; only the catalog and the default schema differ.
-        let config = self
-            .base
-            .config()
-            .clone()
-            .with_default_catalog_and_schema(CATALOG, schema_name);
-        let catalogs = Arc::new(MemoryCatalogProviderList::new());
-        let default_catalog = Arc::new(MemoryCatalogProvider::new());
-        default_catalog.register_schema(schema_name, Arc::new(MemorySchemaProvider::new()))?;
-        catalogs.register_catalog(CATALOG.to_owned(), default_catalog);
-        let state = SessionStateBuilder::new_from_existing(self.base.clone())
-            .with_config(config)
-            .with_catalog_list(catalogs)
-            .build();
-        let context = SessionContext::new_with_state(state);
-        let name = database.unwrap_or_default().to_owned();
-        context.register_udf(create_udf(
-            "database",
-            Vec::new(),
-            DataType::Utf8,
-            Volatility::Stable,
-            Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name.clone()))))),
-        ));
-        let catalog = context
-            .catalog(CATALOG)
-            .ok_or_else(|| QueryError::Internal("the default catalog is missing".into()))?;
-        let (tenant, measurements) = match stored {
-            None => (None, Vec::new()),
-            Some((tenant, schemas)) => {
-                let schema = catalog
-                    .schema(schema_name)
-                    .ok_or_else(|| QueryError::Internal("the default schema is missing".into()))?;
-                let names: Vec<String> = schemas.keys().cloned().collect();
-                for (name, table) in crate::table::tables(&self.shared, tenant, schemas) {
-                    schema.register_table(name, table)?;
-                }
-                (Some(tenant), names)
-            }
-        };
-        let system = Arc::new(MemorySchemaProvider::new());
-        for (name, kind) in [
-            ("series", SystemTableKind::Series),
-            ("queries", SystemTableKind::Queries),
-        ] {
-            let table = SystemTable {
-                kind,
-                shared: self.shared.clone(),
-                log: self.log.clone(),
-                tenant,
-                measurements: measurements.clone(),
-            };
-            datafusion::catalog::SchemaProvider::register_table(
-                system.as_ref(),
-                name.to_owned(),
-                Arc::new(table),
-            )?;
-        }
-        catalog.register_schema(SYSTEM_SCHEMA, system)?;
-        Ok((context, tenant))
-    }
-
-    /// A session of `database` and its measurements' schemas, for PromQL's metric mapping.
-    pub(crate) async fn promql_session(
-        &self,
-        database: &str,
-    ) -> QueryResult<(SessionContext, BTreeMap<String, MeasurementSchema>)> {
-        // One catalog read serves both the tables and the metric mapping.
-        let (tenant, schemas) = self.read_catalog(database).await?;
-        let (context, _) = self.session_over(Some(database), Some((tenant, schemas.clone())))?;
-        Ok((context, schemas))
-    }
-
-    /// The tenant of `database` and its measurements' schemas, at one read version; retryable
-    /// read errors (FDB's 1007, 1037, ...) retry in a new transaction.
-    async fn read_catalog(
-        &self,
-        database: &str,
-    ) -> QueryResult<(TenantId, BTreeMap<String, MeasurementSchema>)> {
-        let layout = &self.shared.layout;
-        let mut window = ReadWindow::new(self.shared.db.clone());
-        let mut attempts = 0;
-        loop {
-            let tx = window.tx()?;
-            let result: Result<_, tidemark_storage::KvError> = async {
-                let Some(tenant) = layout.tenant_id(tx, database).await? else {
-                    return Ok(None);
-                };
-                Ok(Some((tenant, layout.schemas(tx, tenant).await?)))
-            }
-            .await;
-            match result {
-                Ok(Some(catalog)) => return Ok(catalog),
-                Ok(None) => return Err(QueryError::DatabaseNotFound(database.to_owned())),
-                Err(error) if error.is_retryable() && attempts < MAX_READ_RETRIES => {
-                    attempts += 1;
-                    window.invalidate();
-                }
-                Err(error) => return Err(QueryError::Storage(error)),
-            }
-        }
+        budget: Arc<Budget>,
+        work: W,
+    ) -> QueryResult<T>
+    where
+        T: Send + 'static,
+        W: Future<Output = QueryResult<T>> + Send + 'static,
+    {
+        let permits = self.admission.admit(database.unwrap_or_default()).await?;
+        run_budgeted(self.runtime.handle(), budget, async move {
+            let _permits = permits;
+            work.await
+        })
+        .await
     }
 
     /// Plans `sql` against `database`. Only queries run: DDL, DML and `SET` are refused.
     pub async fn prepare(&self, database: Option<&str>, sql: &str) -> QueryResult<Prepared> {
+        self.check_text(sql)?;
+        let (engine, owned, sql) = (self.clone(), database.map(str::to_owned), sql.to_owned());
+        self.run(database, self.budget(None), async move {
+            engine.plan(owned.as_deref(), &sql).await
+        })
+        .await
+    }
+
+    async fn plan(&self, database: Option<&str>, sql: &str) -> QueryResult<Prepared> {
         let (context, tenant) = self.session(database).await?;
         let plan = context.state().create_logical_plan(sql).await?;
         SQLOptions::new()
@@ -345,6 +265,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             context,
             plan,
             tenant,
+            database: database.map(str::to_owned),
             sql: sql.to_owned(),
             schema,
             parameters,
@@ -358,87 +279,127 @@ impl<D: KvDatabase> QueryEngine<D> {
         parameters: Option<&RecordBatch>,
         kind: QueryKind,
     ) -> QueryResult<QueryStream> {
-        let record = self.log.start(prepared.tenant, kind.name(), &prepared.sql);
-        let result = self.start(prepared, parameters).await;
-        match result {
-            Ok(inner) => Ok(QueryStream {
-                schema: inner.schema(),
-                inner,
-                record,
-            }),
-            Err(error) => {
-                lock(&record).finish(Some(error.to_string()));
-                Err(error)
-            }
-        }
+        let permits = self
+            .admission
+            .admit(prepared.database.as_deref().unwrap_or_default())
+            .await?;
+        Ok(self.stream(
+            prepared,
+            parameters.cloned(),
+            kind,
+            self.budget(None),
+            permits,
+        ))
     }
 
-    async fn start(
+    fn stream(
         &self,
         prepared: Prepared,
-        parameters: Option<&RecordBatch>,
-    ) -> QueryResult<SendableRecordBatchStream> {
-        let mut plan = prepared.plan;
-        if let Some(batch) = parameters {
-            plan = plan.with_param_values(parameter_values(batch)?)?;
-        } else if !prepared.parameters.fields().is_empty() {
-            return Err(QueryError::Invalid(format!(
-                "the statement has {} parameters and none were bound",
-                prepared.parameters.fields().len()
-            )));
-        }
-        let frame = DataFrame::new(prepared.context.state(), plan);
-        Ok(frame.execute_stream().await?)
+        parameters: Option<RecordBatch>,
+        kind: QueryKind,
+        budget: Arc<Budget>,
+        permits: Permits,
+    ) -> QueryStream {
+        let record = self.log.start(prepared.tenant, kind.name(), &prepared.sql);
+        let schema = Arc::clone(&prepared.schema);
+        let failed = Arc::clone(&record);
+        QueryStream::spawn(
+            self.runtime.handle(),
+            schema,
+            budget,
+            permits,
+            record,
+            async move {
+                let started = start(prepared, parameters.as_ref()).await;
+                if let Err(error) = &started {
+                    lock(&failed).finish(Some(error.to_string()));
+                }
+                started
+            },
+        )
     }
 
-    /// Plans and runs `sql` in one step.
+    /// Plans and runs `sql` in one step, under one budget: the client's `timeout` (capped).
     pub async fn query(
         &self,
         database: Option<&str>,
         sql: &str,
         kind: QueryKind,
+        timeout: Option<Duration>,
     ) -> QueryResult<QueryStream> {
-        let prepared = self.prepare(database, sql).await?;
-        self.execute(prepared, None, kind).await
+        self.check_text(sql)?;
+        let budget = self.budget(timeout);
+        let permits = self.admission.admit(database.unwrap_or_default()).await?;
+        let (engine, owned, text) = (self.clone(), database.map(str::to_owned), sql.to_owned());
+        let prepared = run_budgeted(self.runtime.handle(), Arc::clone(&budget), async move {
+            engine.plan(owned.as_deref(), &text).await
+        })
+        .await?;
+        Ok(self.stream(prepared, None, kind, budget, permits))
     }
 
     /// Every table a session of `database` sees, for Flight SQL's metadata calls.
     pub async fn tables(&self, database: Option<&str>) -> QueryResult<Vec<TableInfo>> {
-        let (context, _) = self.session(database).await?;
-        let mut tables = Vec::new();
-        for catalog_name in context.catalog_names() {
-            let Some(catalog) = context.catalog(&catalog_name) else {
+        let (engine, owned) = (self.clone(), database.map(str::to_owned));
+        self.run(database, self.budget(None), async move {
+            let (context, _) = engine.session(owned.as_deref()).await?;
+            list_tables(&context).await
+        })
+        .await
+    }
+}
+
+async fn start(
+    prepared: Prepared,
+    parameters: Option<&RecordBatch>,
+) -> QueryResult<SendableRecordBatchStream> {
+    let mut plan = prepared.plan;
+    if let Some(batch) = parameters {
+        plan = plan.with_param_values(parameter_values(batch)?)?;
+    } else if !prepared.parameters.fields().is_empty() {
+        return Err(QueryError::Invalid(format!(
+            "the statement has {} parameters and none were bound",
+            prepared.parameters.fields().len()
+        )));
+    }
+    let frame = DataFrame::new(prepared.context.state(), plan);
+    Ok(frame.execute_stream().await?)
+}
+
+async fn list_tables(context: &SessionContext) -> QueryResult<Vec<TableInfo>> {
+    let mut tables = Vec::new();
+    for catalog_name in context.catalog_names() {
+        let Some(catalog) = context.catalog(&catalog_name) else {
+            continue;
+        };
+        let mut schema_names = catalog.schema_names();
+        schema_names.sort();
+        for schema_name in schema_names {
+            let Some(schema) = catalog.schema(&schema_name) else {
                 continue;
             };
-            let mut schema_names = catalog.schema_names();
-            schema_names.sort();
-            for schema_name in schema_names {
-                let Some(schema) = catalog.schema(&schema_name) else {
+            let mut names = schema.table_names();
+            names.sort();
+            for name in names {
+                let Some(table) = schema.table(&name).await? else {
                     continue;
                 };
-                let mut names = schema.table_names();
-                names.sort();
-                for name in names {
-                    let Some(table) = schema.table(&name).await? else {
-                        continue;
-                    };
-                    let table_type = match table.table_type() {
-                        datafusion::datasource::TableType::Base => "BASE TABLE",
-                        datafusion::datasource::TableType::View => "VIEW",
-                        datafusion::datasource::TableType::Temporary => "LOCAL TEMPORARY",
-                    };
-                    tables.push(TableInfo {
-                        catalog: catalog_name.clone(),
-                        schema: schema_name.clone(),
-                        name,
-                        table_type,
-                        arrow_schema: table.schema(),
-                    });
-                }
+                let table_type = match table.table_type() {
+                    datafusion::datasource::TableType::Base => "BASE TABLE",
+                    datafusion::datasource::TableType::View => "VIEW",
+                    datafusion::datasource::TableType::Temporary => "LOCAL TEMPORARY",
+                };
+                tables.push(TableInfo {
+                    catalog: catalog_name.clone(),
+                    schema: schema_name.clone(),
+                    name,
+                    table_type,
+                    arrow_schema: table.schema(),
+                });
             }
         }
-        Ok(tables)
     }
+    Ok(tables)
 }
 
 /// `$1`, `$2`, ... in numeric order with their inferred types.

@@ -19,9 +19,15 @@ pub enum QueryError {
     /// The database does not exist.
     #[error("database {0:?} not found")]
     DatabaseNotFound(String),
-    /// The query needs more memory or time than it may use.
+    /// The query needs more memory, samples or series than it may use.
     #[error("query exceeded its resources: {0}")]
     ResourcesExhausted(String),
+    /// The query ran past its deadline (or its client went away).
+    #[error("{0}")]
+    Timeout(String),
+    /// Too many queries are running; retry later.
+    #[error("{0}")]
+    Busy(String),
     /// Storage failed (kept typed: it may be retryable).
     #[error("storage error: {0}")]
     Storage(#[from] KvError),
@@ -43,6 +49,15 @@ impl QueryError {
     /// True when the same query may succeed if retried (storage was briefly unavailable).
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Storage(error) if error.is_retryable())
+    }
+}
+
+impl tidemark_storage::TxError for QueryError {
+    fn kv_error(&self) -> Option<&KvError> {
+        match self {
+            Self::Storage(error) => Some(error),
+            _ => None,
+        }
     }
 }
 

@@ -16,8 +16,8 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use futures::{Stream, StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 
-use crate::engine::QueryStream;
 use crate::error::{QueryError, QueryResult};
+use crate::stream::QueryStream;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

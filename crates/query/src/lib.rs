@@ -6,21 +6,28 @@
 //! through the KV trait) and is the only crate that depends on DataFusion. `server` puts it
 //! behind Arrow Flight SQL and HTTP (`/api/v3/query_sql`); `bench` measures it.
 
+pub mod budget;
 mod cold;
 mod engine;
 mod error;
 pub mod format;
+mod guard;
 mod predicate;
 pub mod promql;
+mod runtime;
 mod scan;
 mod select;
+mod session;
+mod stream;
 mod system;
 mod table;
 
+pub use budget::{Budget, QueryLimits};
 pub use engine::{
-    CATALOG, Prepared, QueryConfig, QueryEngine, QueryKind, QueryStream, SYSTEM_SCHEMA, TableInfo,
+    CATALOG, Prepared, QueryConfig, QueryEngine, QueryKind, SYSTEM_SCHEMA, TableInfo,
 };
 pub use error::{QueryError, QueryResult};
 pub use format::ResultFormat;
 pub use predicate::TIME_COLUMN;
+pub use stream::QueryStream;
 pub use table::{TIME_ZONE, field_data_type, tag_data_type, time_data_type};

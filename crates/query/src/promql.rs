@@ -8,6 +8,7 @@
 mod aggregate;
 mod api;
 mod binary;
+mod bounds;
 mod eval;
 mod fetch;
 mod functions;

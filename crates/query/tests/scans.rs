@@ -18,7 +18,7 @@ const HOURS: i64 = 24 * 31;
 
 async fn rows(engine: &QueryEngine<EmbeddedKv>, sql: &str) -> Vec<Vec<String>> {
     let stream = engine
-        .query(Some("db"), sql, QueryKind::Http)
+        .query(Some("db"), sql, QueryKind::Http, None)
         .await
         .unwrap();
     let batches: Vec<_> = stream.try_collect().await.unwrap();

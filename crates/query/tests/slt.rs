@@ -82,7 +82,7 @@ impl Tidemark {
     async fn query(&self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
         let stream = self
             .engine
-            .query(Some(&self.database), sql, QueryKind::Http)
+            .query(Some(&self.database), sql, QueryKind::Http, None)
             .await
             .map_err(|error| SltError(error.to_string()))?;
         let schema = stream.schema.clone();

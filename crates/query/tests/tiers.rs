@@ -71,7 +71,7 @@ fn expected(model: &Model) -> Vec<(u32, i64, f64)> {
 
 async fn all(engine: &QueryEngine<EmbeddedKv>, sql: &str) -> Vec<(u32, i64, f64)> {
     let stream = engine
-        .query(Some("db"), sql, QueryKind::Http)
+        .query(Some("db"), sql, QueryKind::Http, None)
         .await
         .unwrap();
     let batches: Vec<_> = stream.try_collect().await.unwrap();
@@ -139,7 +139,7 @@ async fn scans_over_both_tiers_and_across_a_pass_match_the_model() {
 
     // A scan half read when a pass replaces every file under it, then outlives its read window.
     let mut stream = engine
-        .query(Some("db"), sql, QueryKind::Http)
+        .query(Some("db"), sql, QueryKind::Http, None)
         .await
         .unwrap();
     let mut batches = Vec::new();

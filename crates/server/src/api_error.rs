@@ -35,6 +35,8 @@ pub enum ErrorKind {
     ResourceExhausted,
     /// The server is overloaded or storage is briefly unavailable: retry (503 + Retry-After).
     Unavailable,
+    /// The query ran past its deadline (503, gRPC `DEADLINE_EXCEEDED`, Prometheus `timeout`).
+    Timeout,
     /// Anything else (500); details go to the log, not the client.
     Internal,
 }
@@ -51,7 +53,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +69,7 @@ impl ErrorKind {
             Self::NotFound => tonic::Code::NotFound,
             Self::PayloadTooLarge | Self::ResourceExhausted => tonic::Code::ResourceExhausted,
             Self::Unavailable => tonic::Code::Unavailable,
+            Self::Timeout => tonic::Code::DeadlineExceeded,
             Self::Internal => tonic::Code::Internal,
         }
     }
@@ -82,6 +85,7 @@ impl ErrorKind {
             Self::NotFound => "not_found",
             Self::Unprocessable | Self::ResourceExhausted => "execution",
             Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
             Self::Internal => "internal",
         }
     }
@@ -96,7 +100,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "unsupported media type",
             Self::Unprocessable => "unprocessable entity",
             Self::ResourceExhausted => "too many requests",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Timeout => "unavailable",
             Self::Internal => "internal error",
         }
     }
@@ -289,9 +293,10 @@ impl From<QueryError> for ApiError {
         match error {
             QueryError::Invalid(_) | QueryError::Unsupported(_) => Self::invalid(error.to_string()),
             QueryError::DatabaseNotFound(_) => Self::new(ErrorKind::NotFound, error.to_string()),
-            QueryError::ResourcesExhausted(_) => {
+            QueryError::ResourcesExhausted(_) | QueryError::Busy(_) => {
                 Self::new(ErrorKind::ResourceExhausted, error.to_string())
             }
+            QueryError::Timeout(_) => Self::new(ErrorKind::Timeout, error.to_string()),
             QueryError::Storage(kv) => kv.into(),
             QueryError::Cold(_) => Self::new(ErrorKind::Unavailable, error.to_string()),
             QueryError::Corrupt(_) | QueryError::Encode(_) | QueryError::Internal(_) => {
@@ -307,6 +312,8 @@ impl From<PromError> for ApiError {
             PromError::BadData(_) => ErrorKind::InvalidArgument,
             PromError::Execution(_) => ErrorKind::Unprocessable,
             PromError::Unavailable(_) => ErrorKind::Unavailable,
+            PromError::Timeout(_) => ErrorKind::Timeout,
+            PromError::Busy(_) => ErrorKind::ResourceExhausted,
             PromError::Internal(_) => ErrorKind::Internal,
         };
         Self::new(kind, error.to_string()).dialect(Dialect::Prometheus)

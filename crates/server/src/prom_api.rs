@@ -16,7 +16,7 @@ use tidemark_query::promql::EvalParams;
 use tidemark_storage::tsdb::MetricMetadata;
 use tidemark_storage::{KvDatabase, KvError};
 
-use crate::api_error::{ApiError, Dialect, ErrorKind};
+use crate::api_error::{ApiError, Dialect};
 use crate::metrics::{QueryApi, record_query};
 use crate::prom_format::{
     PromParams, bad_data, parse_duration, parse_time, query_data, series_data,
@@ -29,8 +29,6 @@ const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 const DEFAULT_SUBQUERY_STEP_MS: i64 = 60 * 1000;
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS: i64 = 11_000;
-/// Query timeout when the request names none (Prometheus's default is 2 minutes).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Start and end of `series`/`labels` requests that give none: all time.
 const MIN_TIME_MS: i64 = i64::MIN / 1_000_000 + 1;
 const MAX_TIME_MS: i64 = i64::MAX / 1_000_000 - 1;
@@ -76,14 +74,17 @@ fn optional_time(params: &PromParams, name: &str, default: i64) -> Result<i64, A
         .map_or(Ok(default), |text| parse_time(name, text))
 }
 
-fn base_params(params: &PromParams) -> Result<(i64, Duration), ApiError> {
+/// The lookback and the client's `timeout` (the engine caps it at the server's maximum).
+fn base_params(params: &PromParams) -> Result<(i64, Option<Duration>), ApiError> {
     let lookback_ms = match params.get("lookback_delta") {
         Some(text) => parse_duration("lookback_delta", text)?,
         None => DEFAULT_LOOKBACK_MS,
     };
     let timeout = match params.get("timeout") {
-        Some(text) => Duration::from_millis(parse_duration("timeout", text)?.max(1) as u64),
-        None => DEFAULT_TIMEOUT,
+        Some(text) => Some(Duration::from_millis(
+            u64::try_from(parse_duration("timeout", text)?.max(1)).unwrap_or(u64::MAX),
+        )),
+        None => None,
     };
     Ok((lookback_ms, timeout))
 }
@@ -93,21 +94,18 @@ async fn evaluate<D: KvDatabase>(
     headers: &HeaderMap,
     params: &PromParams,
     eval: EvalParams,
-    timeout: Duration,
+    timeout: Option<Duration>,
 ) -> Result<String, ApiError> {
     let query = params
         .get("query")
         .ok_or_else(|| bad_data("invalid parameter \"query\": missing query"))?;
     let database = database(state, headers, params).await?;
     let started = Instant::now();
-    let result = tokio::time::timeout(timeout, state.query.promql(&database, query, &eval)).await;
-    let result = match result {
-        Ok(result) => result.map_err(ApiError::from),
-        Err(_) => Err(ApiError::new(
-            ErrorKind::Unavailable,
-            format!("query timed out in expression evaluation after {timeout:?}"),
-        )),
-    };
+    let result = state
+        .query
+        .promql(&database, query, &eval, timeout)
+        .await
+        .map_err(ApiError::from);
     record_query(QueryApi::PromQl, started.elapsed(), result.is_err());
     Ok(query_data(&result?))
 }

@@ -100,7 +100,7 @@ async fn run<D: KvDatabase>(
         .await?;
     let results = state
         .query
-        .query(database.as_deref(), &sql, QueryKind::Http)
+        .query(database.as_deref(), &sql, QueryKind::Http, None)
         .await?;
     let mut chunks = Box::pin(encode(format, results));
     let first = chunks.next().await.transpose()?;

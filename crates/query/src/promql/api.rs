@@ -2,14 +2,19 @@
 //! and label values. The server adds parameters parsing and JSON; this is the semantics.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use promql_parser::label::{MatchOp, Matcher, Matchers};
 use promql_parser::parser::{Expr, parse};
 use tidemark_storage::KvDatabase;
 
+use super::bounds::check_expression;
 use super::eval::{EvalParams, evaluate};
 use super::fetch::StorageSource;
 use super::value::{Labels, METRIC_NAME, PromError, QueryValue};
+use crate::budget::Budget;
 use crate::engine::QueryEngine;
 use crate::error::QueryError;
 
@@ -29,8 +34,46 @@ pub fn parse_selector(text: &str) -> Result<Matchers, PromError> {
     }
 }
 
-fn parse_selectors(selectors: &[String]) -> Result<Vec<Matchers>, PromError> {
-    selectors.iter().map(|text| parse_selector(text)).collect()
+impl<D: KvDatabase> QueryEngine<D> {
+    /// Checks an expression's text against the limits before anything parses it.
+    fn check_promql(&self, text: &str) -> Result<(), PromError> {
+        self.check_text(text).map_err(PromError::from)?;
+        check_expression(text, self.limits.max_expression_depth)
+    }
+
+    /// Parses `match[]` selectors, each checked first.
+    fn parse_selectors(&self, selectors: &[String]) -> Result<Vec<Matchers>, PromError> {
+        selectors
+            .iter()
+            .map(|text| {
+                self.check_promql(text)?;
+                parse_selector(text)
+            })
+            .collect()
+    }
+
+    /// Runs a Prometheus API call of `database` on the query runtime, under a budget with the
+    /// client's `timeout` (capped).
+    async fn run_prom<T, W>(
+        &self,
+        database: &str,
+        timeout: Option<Duration>,
+        work: impl FnOnce(Self, Arc<Budget>) -> W,
+    ) -> Result<T, PromError>
+    where
+        T: Send + 'static,
+        W: Future<Output = Result<T, PromError>> + Send + 'static,
+    {
+        let budget = self.budget(timeout);
+        let work = work(self.clone(), Arc::clone(&budget));
+        let outcome = self
+            .run(Some(database), budget, async move { Ok(work.await) })
+            .await;
+        match outcome {
+            Ok(result) => result,
+            Err(error) => Err(error.into()),
+        }
+    }
 }
 
 /// The label sets of the series any of `selectors` selects, with samples in the range.
@@ -58,17 +101,25 @@ impl<D: KvDatabase> QueryEngine<D> {
         }
     }
 
-    /// Evaluates a PromQL expression (instant when `params.instant`, else a range query).
+    /// Evaluates a PromQL expression (instant when `params.instant`, else a range query),
+    /// under the client's `timeout` (capped by the server's limit).
     pub async fn promql(
         &self,
         database: &str,
         query: &str,
         params: &EvalParams,
+        timeout: Option<Duration>,
     ) -> Result<QueryValue, PromError> {
-        let expr = parse(query)
-            .map_err(|error| PromError::BadData(format!("invalid parameter \"query\": {error}")))?;
-        let source = self.prom_source(database).await?;
-        evaluate(&source, &expr, params).await
+        self.check_promql(query)?;
+        let (database_owned, query, params) = (database.to_owned(), query.to_owned(), *params);
+        self.run_prom(database, timeout, move |engine, budget| async move {
+            let expr = parse(&query).map_err(|error| {
+                PromError::BadData(format!("invalid parameter \"query\": {error}"))
+            })?;
+            let source = engine.prom_source(&database_owned).await?;
+            evaluate(&source, &expr, &params, &budget).await
+        })
+        .await
     }
 
     /// The label sets of the series any selector selects, with samples in the range.
@@ -79,12 +130,15 @@ impl<D: KvDatabase> QueryEngine<D> {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Labels>, PromError> {
-        let selectors = parse_selectors(selectors)?;
-        let source = self.prom_source(database).await?;
-        Ok(selected(&source, &selectors, start_ms, end_ms)
-            .await?
-            .into_iter()
-            .collect())
+        let selectors = self.parse_selectors(selectors)?;
+        let owned = database.to_owned();
+        self.run_prom(database, None, move |engine, budget| async move {
+            let source = engine.prom_source(&owned).await?;
+            let sets = selected(&source, &selectors, start_ms, end_ms).await?;
+            budget.check_series(sets.len() as u64)?;
+            Ok(sets.into_iter().collect())
+        })
+        .await
     }
 
     /// Label names, of every metric or of the series the selectors select.
@@ -95,7 +149,23 @@ impl<D: KvDatabase> QueryEngine<D> {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<String>, PromError> {
-        let matchers = parse_selectors(selectors)?;
+        let matchers = self.parse_selectors(selectors)?;
+        let owned = database.to_owned();
+        self.run_prom(database, None, move |engine, _| async move {
+            engine
+                .label_names(&owned, &matchers, start_ms, end_ms)
+                .await
+        })
+        .await
+    }
+
+    async fn label_names(
+        &self,
+        database: &str,
+        matchers: &[Matchers],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<String>, PromError> {
         let source = self.prom_source(database).await?;
         let mut names = BTreeSet::new();
         if matchers.is_empty() {
@@ -105,7 +175,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 names.extend(metric.tags.iter().cloned());
             }
         } else {
-            for labels in selected(&source, &matchers, start_ms, end_ms).await? {
+            for labels in selected(&source, matchers, start_ms, end_ms).await? {
                 names.extend(labels.into_iter().map(|(name, _)| name));
             }
         }
@@ -121,7 +191,24 @@ impl<D: KvDatabase> QueryEngine<D> {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<String>, PromError> {
-        let matchers = parse_selectors(selectors)?;
+        let matchers = self.parse_selectors(selectors)?;
+        let (owned, name) = (database.to_owned(), name.to_owned());
+        self.run_prom(database, None, move |engine, _| async move {
+            engine
+                .label_values(&owned, &name, &matchers, start_ms, end_ms)
+                .await
+        })
+        .await
+    }
+
+    async fn label_values(
+        &self,
+        database: &str,
+        name: &str,
+        matchers: &[Matchers],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<String>, PromError> {
         let source = self.prom_source(database).await?;
         let mut values = BTreeSet::new();
         if matchers.is_empty() {
@@ -131,7 +218,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 values = source.tag_values(name, start_ms, end_ms).await?;
             }
         } else {
-            for labels in selected(&source, &matchers, start_ms, end_ms).await? {
+            for labels in selected(&source, matchers, start_ms, end_ms).await? {
                 values.extend(
                     labels
                         .into_iter()

@@ -14,6 +14,7 @@ use super::value::{
     InstantSample, Labels, METRIC_NAME, PromError, QueryValue, Series, SeriesSource,
 };
 use super::{aggregate, binary, functions};
+use crate::budget::Budget;
 
 /// Evaluation parameters of one query.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,16 +34,14 @@ pub struct EvalParams {
     pub instant: bool,
 }
 
-/// Guards against grids (mostly subqueries with a tiny step) that would not fit in memory.
-const MAX_GRID_STEPS: i64 = 20_000_000;
-
 /// Evaluates `expr` against `source`.
 pub async fn evaluate<S: SeriesSource>(
     source: &S,
     expr: &Expr,
     params: &EvalParams,
+    budget: &Budget,
 ) -> Result<QueryValue, PromError> {
-    let grid = top_grid(params)?;
+    let grid = top_grid(params, budget)?;
     if !params.instant {
         match expr.value_type() {
             ValueType::String => {
@@ -61,7 +60,7 @@ pub async fn evaluate<S: SeriesSource>(
         }
     }
     let mut plan = Vec::new();
-    selector::plan(expr, grid.start, grid.end(), params, &mut plan)?;
+    selector::plan(expr, grid.start, grid.end(), params, budget, &mut plan)?;
     let fetched = futures::future::try_join_all(
         plan.iter()
             .map(|f| source.select(&f.matchers, f.start_ms, f.end_ms)),
@@ -69,6 +68,9 @@ pub async fn evaluate<S: SeriesSource>(
     .await?;
     let mut data = HashMap::with_capacity(plan.len());
     for (f, mut series) in plan.iter().zip(fetched) {
+        budget.check_series(series.len() as u64)?;
+        let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+        budget.add_samples(samples as u64)?;
         for s in &mut series {
             // Windows are found by binary search and cursors, which need ascending time.
             if !s.samples.is_sorted_by_key(|p| p.0) {
@@ -77,11 +79,15 @@ pub async fn evaluate<S: SeriesSource>(
         }
         data.insert(f.key, series);
     }
-    let ev = Evaluator { params, data };
+    let ev = Evaluator {
+        params,
+        data,
+        budget,
+    };
     ev.top_level(expr, &grid)
 }
 
-fn top_grid(params: &EvalParams) -> Result<Grid, PromError> {
+fn top_grid(params: &EvalParams, budget: &Budget) -> Result<Grid, PromError> {
     if params.instant {
         return Ok(Grid {
             start: params.start_ms,
@@ -103,7 +109,8 @@ fn top_grid(params: &EvalParams) -> Result<Grid, PromError> {
     Grid::new(
         params.start_ms,
         params.step_ms,
-        (params.end_ms - params.start_ms) / params.step_ms + 1,
+        params.end_ms.saturating_sub(params.start_ms) / params.step_ms + 1,
+        budget,
     )
 }
 
@@ -116,12 +123,10 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    pub(crate) fn new(start: i64, step: i64, len: i64) -> Result<Self, PromError> {
-        if len > MAX_GRID_STEPS {
-            return Err(PromError::Execution(format!(
-                "query would evaluate {len} steps at one node, more than the limit of {MAX_GRID_STEPS}"
-            )));
-        }
+    /// A grid of `len` steps; more than the budget's step limit is refused (mostly subqueries
+    /// with a tiny step, whose grid would not fit in memory).
+    pub(crate) fn new(start: i64, step: i64, len: i64, budget: &Budget) -> Result<Self, PromError> {
+        budget.check_steps(u64::try_from(len.max(0)).unwrap_or(0))?;
         Ok(Self {
             start,
             step,
@@ -130,12 +135,16 @@ impl Grid {
     }
 
     pub(crate) fn time(&self, i: usize) -> i64 {
-        self.start + self.step * i as i64
+        self.start.saturating_add(
+            self.step
+                .saturating_mul(i64::try_from(i).unwrap_or(i64::MAX)),
+        )
     }
 
     /// Last evaluation time; `start - step` for an empty grid so that `[start, end]` is empty.
     pub(crate) fn end(&self) -> i64 {
-        self.start + self.step * (self.len as i64 - 1)
+        self.start
+            .saturating_add(self.step.saturating_mul(self.len as i64 - 1))
     }
 }
 
@@ -162,6 +171,8 @@ pub(crate) enum Val {
 pub(crate) struct Evaluator<'a> {
     pub(crate) params: &'a EvalParams,
     pub(crate) data: HashMap<usize, Vec<Series>>,
+    /// What the query may still spend; loops tick it so a deadline stops them.
+    pub(crate) budget: &'a Budget,
 }
 
 impl Evaluator<'_> {
@@ -237,6 +248,7 @@ impl Evaluator<'_> {
     }
 
     pub(crate) fn eval(&self, expr: &Expr, grid: &Grid) -> Result<Val, PromError> {
+        self.budget.check()?;
         match expr {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; grid.len])),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
@@ -323,11 +335,15 @@ impl Evaluator<'_> {
         sq: &SubqueryExpr,
         grid: &Grid,
     ) -> Result<RangeArg<'e>, PromError> {
-        let inner = selector::subquery_grid(sq, grid.start, grid.end(), self.params)?;
+        let inner = selector::subquery_grid(sq, grid.start, grid.end(), self.params, self.budget)?;
         let series = if inner.len == 0 {
             Vec::new()
         } else {
-            self.eval_vector(&sq.expr, &inner)?
+            let evaluated = self.eval_vector(&sq.expr, &inner)?;
+            // A subquery's points are held like samples while its range function runs.
+            let points: usize = evaluated.iter().map(|s| s.points.len()).sum();
+            self.budget.add_samples(points as u64)?;
+            evaluated
                 .into_iter()
                 .filter(|s| !s.points.is_empty())
                 .map(|s| Series {

@@ -54,6 +54,8 @@ impl From<QueryError> for PromError {
             QueryError::ResourcesExhausted(message) => {
                 Self::Execution(format!("query exceeded its resources: {message}"))
             }
+            QueryError::Timeout(message) => Self::Timeout(message),
+            QueryError::Busy(message) => Self::Busy(message),
             QueryError::Storage(kv) if kv.is_retryable() => {
                 Self::Unavailable(format!("storage is busy ({kv}); retry"))
             }

@@ -108,6 +108,7 @@ pub(crate) fn eval_range_fn(
             .collect();
         let mut points = Vec::new();
         for i in 0..grid.len {
+            ev.budget.tick()?;
             let end = arg.eval_time(grid.time(i));
             let mut present = false;
             for c in &mut cursors {
@@ -141,6 +142,7 @@ pub(crate) fn eval_range_fn(
             grid.len
         };
         for (i, &step_param) in param.iter().enumerate().take(steps) {
+            ev.budget.tick()?;
             let t = arg.at_ms.unwrap_or_else(|| grid.time(i));
             let end = arg.eval_time(grid.time(i));
             let samples = cursor.advance(end, range);
@@ -148,7 +150,7 @@ pub(crate) fn eval_range_fn(
                 continue;
             }
             let w = Window {
-                start: end - range,
+                start: end.saturating_sub(range),
                 end,
                 range_ms: range,
                 t,

@@ -9,6 +9,7 @@ use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr, VectorSelect
 
 use super::eval::{EvalParams, Evaluator, Grid, VSeries, duration_ms};
 use super::value::{METRIC_NAME, PromError, Series};
+use crate::budget::Budget;
 
 /// One storage read: the matchers of a selector and the inclusive time range it needs.
 #[derive(Debug)]
@@ -27,7 +28,7 @@ pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
     match offset {
         None => 0,
         Some(Offset::Pos(d)) => duration_ms(d),
-        Some(Offset::Neg(d)) => -duration_ms(d),
+        Some(Offset::Neg(d)) => duration_ms(d).saturating_neg(),
     }
 }
 
@@ -44,7 +45,7 @@ pub(crate) fn at_ms(at: &Option<AtModifier>, params: &EvalParams) -> Option<i64>
 fn system_time_ms(t: SystemTime) -> i64 {
     match t.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => duration_ms(&d),
-        Err(e) => -duration_ms(&e.duration()),
+        Err(e) => duration_ms(&e.duration()).saturating_neg(),
     }
 }
 
@@ -70,6 +71,7 @@ pub(crate) fn plan(
     min_t: i64,
     max_t: i64,
     params: &EvalParams,
+    budget: &Budget,
     out: &mut Vec<Fetch>,
 ) -> Result<(), PromError> {
     match expr {
@@ -80,26 +82,26 @@ pub(crate) fn plan(
             push_fetch(&ms.vs, min_t, max_t, duration_ms(&ms.range), params, out);
         }
         Expr::Subquery(sq) => {
-            let inner = subquery_grid(sq, min_t, max_t, params)?;
+            let inner = subquery_grid(sq, min_t, max_t, params, budget)?;
             if inner.len > 0 {
-                plan(&sq.expr, inner.start, inner.end(), params, out)?;
+                plan(&sq.expr, inner.start, inner.end(), params, budget, out)?;
             }
         }
-        Expr::Paren(p) => plan(&p.expr, min_t, max_t, params, out)?,
-        Expr::Unary(u) => plan(&u.expr, min_t, max_t, params, out)?,
+        Expr::Paren(p) => plan(&p.expr, min_t, max_t, params, budget, out)?,
+        Expr::Unary(u) => plan(&u.expr, min_t, max_t, params, budget, out)?,
         Expr::Binary(b) => {
-            plan(&b.lhs, min_t, max_t, params, out)?;
-            plan(&b.rhs, min_t, max_t, params, out)?;
+            plan(&b.lhs, min_t, max_t, params, budget, out)?;
+            plan(&b.rhs, min_t, max_t, params, budget, out)?;
         }
         Expr::Aggregate(a) => {
             if let Some(p) = &a.param {
-                plan(p, min_t, max_t, params, out)?;
+                plan(p, min_t, max_t, params, budget, out)?;
             }
-            plan(&a.expr, min_t, max_t, params, out)?;
+            plan(&a.expr, min_t, max_t, params, budget, out)?;
         }
         Expr::Call(c) => {
             for arg in &c.args.args {
-                plan(arg, min_t, max_t, params, out)?;
+                plan(arg, min_t, max_t, params, budget, out)?;
             }
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
@@ -117,8 +119,8 @@ fn push_fetch(
 ) {
     let offset = offset_ms(&vs.offset);
     let (lo, hi) = match at_ms(&vs.at, params) {
-        Some(at) => (at - offset, at - offset),
-        None => (min_t - offset, max_t - offset),
+        Some(at) => (at.saturating_sub(offset), at.saturating_sub(offset)),
+        None => (min_t.saturating_sub(offset), max_t.saturating_sub(offset)),
     };
     out.push(Fetch {
         key: key(vs),
@@ -136,6 +138,7 @@ pub(crate) fn subquery_grid(
     min_t: i64,
     max_t: i64,
     params: &EvalParams,
+    budget: &Budget,
 ) -> Result<Grid, PromError> {
     let step = sq
         .step
@@ -146,17 +149,20 @@ pub(crate) fn subquery_grid(
     }
     let offset = offset_ms(&sq.offset);
     let (lo, hi) = match at_ms(&sq.at, params) {
-        Some(at) => (at - offset, at - offset),
-        None => (min_t - offset, max_t - offset),
+        Some(at) => (at.saturating_sub(offset), at.saturating_sub(offset)),
+        None => (min_t.saturating_sub(offset), max_t.saturating_sub(offset)),
     };
-    let excluded = lo - duration_ms(&sq.range);
-    let start = excluded.div_euclid(step) * step + step;
+    let excluded = lo.saturating_sub(duration_ms(&sq.range));
+    let start = excluded
+        .div_euclid(step)
+        .saturating_mul(step)
+        .saturating_add(step);
     let len = if hi < start {
         0
     } else {
-        (hi - start) / step + 1
+        hi.saturating_sub(start) / step + 1
     };
-    Grid::new(start, step, len)
+    Grid::new(start, step, len, budget)
 }
 
 /// The samples of a sorted series in `(from, to]`.
@@ -184,13 +190,14 @@ pub(crate) fn instant(
         let mut points = Vec::new();
         let mut j = 0;
         for i in 0..grid.len {
-            let t = at.unwrap_or_else(|| grid.time(i)) - offset;
+            ev.budget.tick()?;
+            let t = at.unwrap_or_else(|| grid.time(i)).saturating_sub(offset);
             while j < s.samples.len() && s.samples[j].0 <= t {
                 j += 1;
             }
             if j > 0 {
                 let (ts, v) = s.samples[j - 1];
-                if ts > t - lookback {
+                if ts > t.saturating_sub(lookback) {
                     let value = if timestamps { ts as f64 / 1000.0 } else { v };
                     points.push((i as u32, value));
                 }
@@ -218,7 +225,7 @@ pub(crate) struct RangeArg<'a> {
 impl RangeArg<'_> {
     /// The end of the window evaluated at step time `t`.
     pub(crate) fn eval_time(&self, t: i64) -> i64 {
-        self.at_ms.unwrap_or(t) - self.offset_ms
+        self.at_ms.unwrap_or(t).saturating_sub(self.offset_ms)
     }
 }
 
@@ -240,7 +247,7 @@ impl<'s> WindowCursor<'s> {
     }
 
     pub(crate) fn advance(&mut self, end: i64, range: i64) -> &'s [(i64, f64)] {
-        let from = end - range;
+        let from = end.saturating_sub(range);
         let n = self.samples.len();
         while self.hi < n && self.samples[self.hi].0 <= end {
             self.hi += 1;

@@ -111,7 +111,12 @@ fn range_params(start_s: i64, end_s: i64, step_s: i64) -> EvalParams {
 
 fn run(src: &VecSource, q: &str, params: EvalParams) -> Result<QueryValue, PromError> {
     let expr = parse(q).map_err(PromError::BadData)?;
-    futures::executor::block_on(evaluate(src, &expr, &params))
+    futures::executor::block_on(evaluate(
+        src,
+        &expr,
+        &params,
+        &crate::budget::Budget::unlimited(),
+    ))
 }
 
 fn vector(src: &VecSource, q: &str, t_s: i64) -> Vec<InstantSample> {

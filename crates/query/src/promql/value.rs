@@ -5,6 +5,8 @@ use std::future::Future;
 
 use promql_parser::label::Matchers;
 
+use crate::budget::Exhausted;
+
 /// The metric name label.
 pub const METRIC_NAME: &str = "__name__";
 
@@ -58,6 +60,12 @@ pub enum PromError {
     /// Storage could not answer (`unavailable`, 503); retryable.
     #[error("{0}")]
     Unavailable(String),
+    /// The query ran past its deadline (`timeout`, 503).
+    #[error("{0}")]
+    Timeout(String),
+    /// Too many queries are running (429); retry later.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else (`internal`, 500).
     #[error("{0}")]
     Internal(String),
@@ -69,7 +77,8 @@ impl PromError {
         match self {
             Self::BadData(_) => "bad_data",
             Self::Execution(_) => "execution",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::Busy(_) => "unavailable",
+            Self::Timeout(_) => "timeout",
             Self::Internal(_) => "internal",
         }
     }
@@ -86,4 +95,13 @@ pub trait SeriesSource: Sync {
         start_ms: i64,
         end_ms: i64,
     ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send;
+}
+
+impl From<Exhausted> for PromError {
+    fn from(exhausted: Exhausted) -> Self {
+        match exhausted {
+            Exhausted::Deadline(_) | Exhausted::Cancelled => Self::Timeout(exhausted.to_string()),
+            Exhausted::Limit { .. } => Self::Execution(exhausted.to_string()),
+        }
+    }
 }
