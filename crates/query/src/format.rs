@@ -2,9 +2,9 @@
 //!
 //! `json` is one array of row objects keyed by column name (nulls omitted, integers written
 //! exactly, u64 included), `jsonl` one object per line, `csv` with a header, `parquet` a whole
-//! file, `pretty` an ASCII table. All but `pretty` and `parquet` stream batch by batch; a parquet
-//! file is emitted one row group at a time and a table needs every row before its widths are
-//! known.
+//! file, `pretty` ASCII tables. Every format streams: a parquet file is emitted one row group at
+//! a time, and `pretty` prints a table per [`PRETTY_CHUNK_ROWS`] rows (each sized to its own
+//! rows), so no result is ever held whole in memory.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -18,6 +18,9 @@ use parquet::arrow::ArrowWriter;
 
 use crate::error::{QueryError, QueryResult};
 use crate::stream::QueryStream;
+
+/// Rows per table of the `pretty` format.
+pub const PRETTY_CHUNK_ROWS: usize = 1_000;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,12 @@ pub fn hydrate(batch: &RecordBatch) -> QueryResult<RecordBatch> {
         .map_err(|error| QueryError::Encode(error.to_string()))
 }
 
+/// One ASCII table of `batches`.
+fn table(batches: &[RecordBatch]) -> QueryResult<Vec<u8>> {
+    let table = pretty_format_batches(batches).map_err(encode_error)?;
+    Ok(format!("{table}\n").into_bytes())
+}
+
 fn encode_error(error: impl std::fmt::Display) -> QueryError {
     QueryError::Encode(error.to_string())
 }
@@ -134,9 +143,16 @@ pub fn encode(
 enum Encoder {
     Json(datafusion::arrow::json::ArrayWriter<Vec<u8>>),
     JsonLines(datafusion::arrow::json::LineDelimitedWriter<Vec<u8>>),
-    Csv { header_written: bool },
+    Csv {
+        header_written: bool,
+    },
     Parquet(Box<ArrowWriter<Vec<u8>>>),
-    Pretty(Vec<RecordBatch>, SchemaRef),
+    Pretty {
+        pending: Vec<RecordBatch>,
+        rows: usize,
+        emitted: bool,
+        schema: SchemaRef,
+    },
     Failed(String),
 }
 
@@ -154,7 +170,12 @@ impl Encoder {
                 Ok(writer) => Self::Parquet(Box::new(writer)),
                 Err(error) => Self::Failed(error.to_string()),
             },
-            ResultFormat::Pretty => Self::Pretty(Vec::new(), schema),
+            ResultFormat::Pretty => Self::Pretty {
+                pending: Vec::new(),
+                rows: 0,
+                emitted: false,
+                schema,
+            },
         }
     }
 
@@ -185,9 +206,20 @@ impl Encoder {
                 }
                 Ok(std::mem::take(writer.inner_mut()))
             }
-            Self::Pretty(batches, _) => {
-                batches.push(batch.clone());
-                Ok(Vec::new())
+            Self::Pretty {
+                pending,
+                rows,
+                emitted,
+                ..
+            } => {
+                pending.push(batch.clone());
+                *rows += batch.num_rows();
+                if *rows < PRETTY_CHUNK_ROWS {
+                    return Ok(Vec::new());
+                }
+                *rows = 0;
+                *emitted = true;
+                table(&std::mem::take(pending))
             }
             Self::Failed(error) => Err(QueryError::Encode(error.clone())),
         }
@@ -205,18 +237,16 @@ impl Encoder {
             }
             Self::Csv { .. } => Ok(Vec::new()),
             Self::Parquet(writer) => writer.into_inner().map_err(encode_error),
-            Self::Pretty(batches, schema) => {
-                if batches.is_empty() {
-                    let empty = RecordBatch::new_empty(schema);
-                    return Ok(format!(
-                        "{}\n",
-                        pretty_format_batches(&[empty]).map_err(encode_error)?
-                    )
-                    .into_bytes());
-                }
-                let table = pretty_format_batches(&batches).map_err(encode_error)?;
-                Ok(format!("{table}\n").into_bytes())
-            }
+            Self::Pretty {
+                pending,
+                emitted,
+                schema,
+                ..
+            } => match (pending.is_empty(), emitted) {
+                (false, _) => table(&pending),
+                (true, false) => table(&[RecordBatch::new_empty(schema)]),
+                (true, true) => Ok(Vec::new()),
+            },
             Self::Failed(error) => Err(QueryError::Encode(error)),
         }
     }

@@ -25,7 +25,10 @@ fn engine(limits: QueryLimits) -> (tempfile::TempDir, QueryEngine<EmbeddedKv>) {
         limits,
         ..QueryConfig::default()
     };
-    (dir, QueryEngine::new(db, Layout::default(), config).unwrap())
+    (
+        dir,
+        QueryEngine::new(db, Layout::default(), config).unwrap(),
+    )
 }
 
 async fn run(engine: &QueryEngine<EmbeddedKv>, sql: &str) -> Result<usize, QueryError> {
@@ -54,13 +57,24 @@ async fn growing_functions_are_refused_before_they_allocate() {
     // Doubling a value until it is large stops one step past the limit.
     let mut sql = "WITH d0 AS (SELECT repeat('x', 1000000) AS v)".to_owned();
     for level in 1..=8 {
-        sql.push_str(&format!(", d{level} AS (SELECT concat(v, v) AS v FROM d{})", level - 1));
+        sql.push_str(&format!(
+            ", d{level} AS (SELECT concat(v, v) AS v FROM d{})",
+            level - 1
+        ));
     }
     sql.push_str(" SELECT length(v) FROM d8");
     let error = run(&engine, &sql).await.unwrap_err();
-    assert!(matches!(error, QueryError::ResourcesExhausted(_)), "{error}");
+    assert!(
+        matches!(error, QueryError::ResourcesExhausted(_)),
+        "{error}"
+    );
     // Ordinary use is untouched.
-    assert_eq!(run(&engine, "SELECT repeat('ab', 3), lpad('7', 3, '0')").await.unwrap(), 1);
+    assert_eq!(
+        run(&engine, "SELECT repeat('ab', 3), lpad('7', 3, '0')")
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +91,11 @@ async fn an_endless_query_stops_at_its_deadline() {
     .await
     .unwrap_err();
     assert!(matches!(error, QueryError::Timeout(_)), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     // The engine is free again at once.
     assert_eq!(run(&engine, "SELECT 1").await.unwrap(), 1);
 }
@@ -100,10 +118,16 @@ async fn promql_is_bounded_in_depth_steps_and_time() {
         ..QueryLimits::default()
     });
     let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
-    let error = engine.promql("db", &deep, &range(0, 0, 1), None).await.unwrap_err();
+    let error = engine
+        .promql("db", &deep, &range(0, 0, 1), None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, PromError::BadData(_)), "{error}");
     let chain = vec!["1"; 50_000].join("+");
-    let error = engine.promql("db", &chain, &range(0, 0, 1), None).await.unwrap_err();
+    let error = engine
+        .promql("db", &chain, &range(0, 0, 1), None)
+        .await
+        .unwrap_err();
     assert!(matches!(error, PromError::BadData(_)), "{error}");
     // 18 million steps in one subquery node: refused before anything is computed.
     let started = Instant::now();
@@ -116,7 +140,10 @@ async fn promql_is_bounded_in_depth_steps_and_time() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(error, PromError::Execution(ref m) if m.contains("steps")), "{error}");
+    assert!(
+        matches!(error, PromError::Execution(ref m) if m.contains("steps")),
+        "{error}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     // Within the step limit but far too much work: stopped at the deadline. A client asking for
     // more time gets at most the server's maximum.
@@ -131,7 +158,11 @@ async fn promql_is_bounded_in_depth_steps_and_time() {
         .await
         .unwrap_err();
     assert!(matches!(error, PromError::Timeout(_)), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,8 +189,18 @@ async fn a_database_cannot_take_every_slot() {
         .unwrap_err();
     assert!(matches!(error, QueryError::Busy(_)), "{error}");
     // Database "b" still gets its slot, and "a" gets one once the long query is dropped.
-    assert!(engine.query(Some("b"), "SELECT 1", QueryKind::Http, None).await.is_ok());
+    assert!(
+        engine
+            .query(Some("b"), "SELECT 1", QueryKind::Http, None)
+            .await
+            .is_ok()
+    );
     drop(held);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(engine.query(Some("a"), "SELECT 1", QueryKind::Http, None).await.is_ok());
+    assert!(
+        engine
+            .query(Some("a"), "SELECT 1", QueryKind::Http, None)
+            .await
+            .is_ok()
+    );
 }

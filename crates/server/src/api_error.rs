@@ -24,6 +24,10 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The database or resource does not exist (404).
     NotFound,
+    /// The request conflicts with work in progress (409), e.g. a tiering pass already running.
+    Conflict,
+    /// The body did not arrive in time (408).
+    RequestTimeout,
     /// The body is larger than allowed (413).
     PayloadTooLarge,
     /// The body's content type or encoding is not supported (415).
@@ -49,6 +53,8 @@ impl ErrorKind {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::PermissionDenied => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,7 +73,9 @@ impl ErrorKind {
             Self::Unauthenticated => tonic::Code::Unauthenticated,
             Self::PermissionDenied => tonic::Code::PermissionDenied,
             Self::NotFound => tonic::Code::NotFound,
+            Self::Conflict => tonic::Code::Aborted,
             Self::PayloadTooLarge | Self::ResourceExhausted => tonic::Code::ResourceExhausted,
+            Self::RequestTimeout => tonic::Code::DeadlineExceeded,
             Self::Unavailable => tonic::Code::Unavailable,
             Self::Timeout => tonic::Code::DeadlineExceeded,
             Self::Internal => tonic::Code::Internal,
@@ -77,12 +85,14 @@ impl ErrorKind {
     /// The Prometheus HTTP API's `errorType` of this kind.
     fn prometheus_type(self) -> &'static str {
         match self {
-            Self::InvalidArgument | Self::PayloadTooLarge | Self::UnsupportedMediaType => {
-                "bad_data"
-            }
+            Self::InvalidArgument
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType
+            | Self::RequestTimeout => "bad_data",
             Self::Unauthenticated => "unauthorized",
             Self::PermissionDenied => "forbidden",
             Self::NotFound => "not_found",
+            Self::Conflict => "execution",
             Self::Unprocessable | Self::ResourceExhausted => "execution",
             Self::Unavailable => "unavailable",
             Self::Timeout => "timeout",
@@ -96,7 +106,9 @@ impl ErrorKind {
             Self::Unauthenticated => "unauthorized",
             Self::PermissionDenied => "forbidden",
             Self::NotFound => "not found",
+            Self::Conflict => "conflict",
             Self::PayloadTooLarge => "request too large",
+            Self::RequestTimeout => "request timeout",
             Self::UnsupportedMediaType => "unsupported media type",
             Self::Unprocessable => "unprocessable entity",
             Self::ResourceExhausted => "too many requests",

@@ -5,24 +5,31 @@
 //! read and/or write. Lookups are cached briefly so the write path does not read storage per
 //! request.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use base64::Engine;
+use tidemark_storage::cache::BoundedCache;
 use tidemark_storage::tsdb::{Layout, TokenGrant, hash_token};
 use tidemark_storage::{KvDatabase, KvError};
 
 use crate::api_error::{ApiError, ErrorKind};
 
-/// How long a token lookup (hit or miss) and the "any token exists" answer are trusted.
-const CACHE_TTL: Duration = Duration::from_secs(2);
-const MAX_CACHED_TOKENS: usize = 10_000;
+/// How long a token lookup (hit or miss) and the "any token exists" answer are trusted: a
+/// revoked token stops working on every node within this long.
+pub const CACHE_TTL: Duration = Duration::from_secs(2);
+/// Memory of the cache of valid tokens.
+const GRANT_CACHE_BYTES: usize = 4 << 20;
+/// Memory of the cache of unknown tokens, kept apart: a flood of random tokens evicts only
+/// other unknown tokens, never the valid ones clients are using.
+const MISS_CACHE_BYTES: usize = 1 << 20;
 
-/// Token hash → (grant, or none for an unknown token; when it was looked up).
-type GrantCache = HashMap<[u8; 32], (Option<TokenGrant>, Instant)>;
+/// Token hash → (grant, when it was looked up).
+type Grants = BoundedCache<[u8; 32], (TokenGrant, Instant)>;
+/// Token hash → when it was found unknown.
+type Misses = BoundedCache<[u8; 32], Instant>;
 
 /// What a request wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +48,8 @@ pub struct Auth<D> {
     always_required: bool,
     tokens_exist: AtomicBool,
     checked_at: Mutex<Option<Instant>>,
-    grants: Mutex<GrantCache>,
+    grants: Grants,
+    misses: Misses,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -105,7 +113,8 @@ impl<D: KvDatabase> Auth<D> {
             always_required,
             tokens_exist: AtomicBool::new(false),
             checked_at: Mutex::new(None),
-            grants: Mutex::new(HashMap::new()),
+            grants: BoundedCache::new(GRANT_CACHE_BYTES, |_, (grant, _)| 64 + grant.database.len()),
+            misses: BoundedCache::new(MISS_CACHE_BYTES, |_, _| 48),
         }
     }
 
@@ -125,18 +134,22 @@ impl<D: KvDatabase> Auth<D> {
 
     async fn grant(&self, token: &str) -> Result<Option<TokenGrant>, KvError> {
         let hash = hash_token(token);
-        if let Some((grant, at)) = lock(&self.grants).get(&hash)
+        if let Some((grant, at)) = self.grants.get(&hash)
             && at.elapsed() < CACHE_TTL
         {
-            return Ok(grant.clone());
+            return Ok(Some(grant));
+        }
+        if let Some(at) = self.misses.get(&hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(None);
         }
         let tx = self.db.create_transaction()?;
         let grant = self.layout.token_grant(&tx, token).await?;
-        let mut grants = lock(&self.grants);
-        if grants.len() >= MAX_CACHED_TOKENS {
-            grants.clear();
+        match &grant {
+            Some(grant) => self.grants.insert(hash, (grant.clone(), Instant::now())),
+            None => self.misses.insert(hash, Instant::now()),
         }
-        grants.insert(hash, (grant.clone(), Instant::now()));
         Ok(grant)
     }
 
@@ -157,6 +170,20 @@ impl<D: KvDatabase> Auth<D> {
             .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))
     }
 
+    /// The grant of the request's token when authentication is on (401 without a valid
+    /// token), `None` when it is off. Handlers call this before reading a request's body, so
+    /// an unauthenticated client cannot make the server buffer anything.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<Option<TokenGrant>, ApiError> {
+        if !self.required().await? {
+            return Ok(None);
+        }
+        Ok(Some(self.presented_grant(headers, query_token).await?))
+    }
+
     /// Checks that the request may do `access` on `database`.
     pub async fn authorize(
         &self,
@@ -165,17 +192,49 @@ impl<D: KvDatabase> Auth<D> {
         database: &str,
         access: Access,
     ) -> Result<(), ApiError> {
-        if !self.required().await? {
-            return Ok(());
-        }
-        let grant = self.presented_grant(headers, query_token).await?;
-        if grant.database != database {
-            return Err(ApiError::new(
+        let grant = self.authenticate(headers, query_token).await?;
+        database_for(grant.as_ref(), Some(database), access).map(|_| ())
+    }
+
+    /// Checks that the request carries an admin token (when authentication is on).
+    pub async fn authorize_admin(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<(), ApiError> {
+        match self.authenticate(headers, query_token).await? {
+            None => Ok(()),
+            Some(grant) if grant.admin => Ok(()),
+            Some(_) => Err(ApiError::new(
                 ErrorKind::PermissionDenied,
-                format!("the token is not valid for database {database:?}"),
-            ));
+                "this needs an admin token (`tidemark token create --admin`)",
+            )),
         }
-        permitted(&grant, access)
+    }
+}
+
+/// The database a request with `grant` may use for `access`: the requested one when the grant
+/// covers it, else the grant's own (a tenant token grants exactly one). Without authentication
+/// (`grant` is `None`) any requested database, or none.
+pub fn database_for(
+    grant: Option<&TokenGrant>,
+    requested: Option<&str>,
+    access: Access,
+) -> Result<Option<String>, ApiError> {
+    let Some(grant) = grant else {
+        return Ok(requested.map(str::to_owned));
+    };
+    permitted(grant, access)?;
+    match requested {
+        Some(database) if grant.admin || grant.database == database => {
+            Ok(Some(database.to_owned()))
+        }
+        Some(database) => Err(ApiError::new(
+            ErrorKind::PermissionDenied,
+            format!("the token is not valid for database {database:?}"),
+        )),
+        None if grant.admin => Ok(None),
+        None => Ok(Some(grant.database.clone())),
     }
 }
 
@@ -197,8 +256,8 @@ fn permitted(grant: &TokenGrant, access: Access) -> Result<(), ApiError> {
 
 impl<D: KvDatabase> Auth<D> {
     /// The database a query runs against: the requested one once the token may read it, or,
-    /// with none requested, the token's own database (a token grants exactly one). Without
-    /// authentication and without a request, no database.
+    /// with none requested, the token's own database (a tenant token grants exactly one).
+    /// Without authentication and without a request, no database.
     pub async fn query_database(
         &self,
         headers: &HeaderMap,
@@ -217,17 +276,8 @@ impl<D: KvDatabase> Auth<D> {
         requested: Option<&str>,
         access: Access,
     ) -> Result<Option<String>, ApiError> {
-        if let Some(database) = requested {
-            self.authorize(headers, query_token, database, access)
-                .await?;
-            return Ok(Some(database.to_owned()));
-        }
-        if !self.required().await? {
-            return Ok(None);
-        }
-        let grant = self.presented_grant(headers, query_token).await?;
-        permitted(&grant, access)?;
-        Ok(Some(grant.database))
+        let grant = self.authenticate(headers, query_token).await?;
+        database_for(grant.as_ref(), requested, access)
     }
 }
 

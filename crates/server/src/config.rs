@@ -4,11 +4,19 @@
 //! file given by `--config`, built-in defaults. Clap resolves flag-over-env; this module lays the
 //! result over the file and the defaults. No other module reads the environment.
 
+mod args;
+mod file;
+mod limits;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
+
+pub use args::ServeArgs;
+use file::FileConfig;
+pub use limits::{HttpArgs, HttpSettings, IngestArgs, IngestSettings, QueryArgs, QuerySettings};
 
 /// The configuration file format version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -71,156 +79,6 @@ pub enum StorageBackend {
     Fdb,
 }
 
-/// `tidemark serve` flags. Every flag also reads a `TIDEMARK_*` variable.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
-    /// TOML configuration file.
-    #[arg(long, env = "TIDEMARK_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Directory of the embedded storage and local object store [default: ./data].
-    #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Address of the listener serving HTTP and gRPC (Flight SQL) [default: 127.0.0.1:8181].
-    #[arg(long, env = "TIDEMARK_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Log filter, e.g. `info` or `tidemark=debug,info` [default: info].
-    #[arg(long, env = "TIDEMARK_LOG_LEVEL", value_name = "FILTER")]
-    pub log_level: Option<String>,
-    /// Storage backend of the hot tier [default: embedded].
-    #[arg(long, env = "TIDEMARK_STORAGE", value_enum)]
-    pub storage: Option<StorageBackend>,
-    /// FDB cluster file, for `--storage fdb` [default: FDB's default cluster file].
-    #[arg(long, env = "TIDEMARK_FDB_CLUSTER_FILE", value_name = "FILE")]
-    pub fdb_cluster_file: Option<PathBuf>,
-    /// Largest write body in bytes, before and after gzip decompression [default: 10485760].
-    #[arg(long, env = "TIDEMARK_MAX_REQUEST_BYTES", value_name = "BYTES")]
-    pub max_request_bytes: Option<usize>,
-    /// Compact a bucket's blocks once the bucket ended this many seconds ago [default: 600].
-    #[arg(
-        long,
-        env = "TIDEMARK_COMPACTION_SEAL_AFTER_SECONDS",
-        value_name = "SECONDS"
-    )]
-    pub compaction_seal_after_seconds: Option<u64>,
-    /// Create a database on its first write [default: true].
-    #[arg(long, env = "TIDEMARK_CREATE_DATABASES", value_name = "BOOL")]
-    pub create_databases: Option<bool>,
-    /// Database of Prometheus requests (remote_write, the query API) that name none, by `db`
-    /// parameter or token [default: prometheus].
-    #[arg(long, env = "TIDEMARK_DEFAULT_DATABASE", value_name = "NAME")]
-    pub default_database: Option<String>,
-    /// PEM certificate chain: with `--tls-key`, the listener speaks TLS (HTTP/1.1 and h2).
-    #[arg(long, env = "TIDEMARK_TLS_CERT", value_name = "FILE")]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key of `--tls-cert`.
-    #[arg(long, env = "TIDEMARK_TLS_KEY", value_name = "FILE")]
-    pub tls_key: Option<PathBuf>,
-    /// Memory all running queries may hold for sorts, joins and aggregations [default: 4294967296].
-    #[arg(long, env = "TIDEMARK_QUERY_MEMORY_BYTES", value_name = "BYTES")]
-    pub query_memory_bytes: Option<usize>,
-    /// Data older than this moves to the cold tier, e.g. `7d`, `36h` [default: 7d].
-    #[arg(long, env = "TIDEMARK_HOT_RETENTION", value_name = "DURATION")]
-    pub hot_retention: Option<String>,
-    /// Data older than this is deleted from both tiers, e.g. `400d` [default: keep forever].
-    #[arg(long, env = "TIDEMARK_RETENTION", value_name = "DURATION")]
-    pub retention: Option<String>,
-    /// Time between background tiering passes [default: 10m].
-    #[arg(long, env = "TIDEMARK_TIER_INTERVAL", value_name = "DURATION")]
-    pub tier_interval: Option<String>,
-    /// Length of a cold partition, whole hours [default: 1d].
-    #[arg(long, env = "TIDEMARK_TIER_PARTITION", value_name = "DURATION")]
-    pub tier_partition: Option<String>,
-    /// Objects out of the cold index are deleted after this long [default: 1h].
-    #[arg(long, env = "TIDEMARK_TIER_GRACE", value_name = "DURATION")]
-    pub tier_grace: Option<String>,
-    /// Object store of the cold tier: `s3://bucket/prefix` or a directory [default: DATA_DIR/cold].
-    #[arg(long, env = "TIDEMARK_OBJECT_STORE", value_name = "URL")]
-    pub object_store: Option<String>,
-    /// S3 endpoint, for S3-compatible stores.
-    #[arg(long, env = "TIDEMARK_S3_ENDPOINT", value_name = "URL")]
-    pub s3_endpoint: Option<String>,
-    /// S3 region [default: us-east-1].
-    #[arg(long, env = "TIDEMARK_S3_REGION")]
-    pub s3_region: Option<String>,
-    /// S3 access key id [default: the AWS environment].
-    #[arg(long, env = "TIDEMARK_S3_ACCESS_KEY_ID")]
-    pub s3_access_key_id: Option<String>,
-    /// S3 secret access key [default: the AWS environment].
-    #[arg(long, env = "TIDEMARK_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
-    pub s3_secret_access_key: Option<String>,
-    /// Path-style S3 requests (`endpoint/bucket/key`) [default: true].
-    #[arg(long, env = "TIDEMARK_S3_PATH_STYLE", value_name = "BOOL")]
-    pub s3_path_style: Option<bool>,
-    /// Allow an `http://` S3 endpoint [default: false].
-    #[arg(long, env = "TIDEMARK_S3_ALLOW_HTTP", value_name = "BOOL")]
-    pub s3_allow_http: Option<bool>,
-    /// Test hook: a tiering pass stops forever at this step.
-    #[arg(long, env = "TIDEMARK_TIER_PAUSE_AT", hide = true)]
-    pub tier_pause_at: Option<String>,
-    /// Print the effective configuration as TOML and exit.
-    #[arg(long)]
-    pub print_config: bool,
-}
-
-/// The configuration file: every key optional, so a file sets only what it changes.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    version: Option<u32>,
-    data_dir: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    log_level: Option<String>,
-    max_request_bytes: Option<usize>,
-    create_databases: Option<bool>,
-    default_database: Option<String>,
-    compaction_seal_after_seconds: Option<u64>,
-    query_memory_bytes: Option<usize>,
-    #[serde(default)]
-    storage: FileStorage,
-    #[serde(default)]
-    tls: FileTls,
-    #[serde(default)]
-    tiering: FileTiering,
-    #[serde(default)]
-    object_store: FileObjectStore,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTiering {
-    hot_retention: Option<String>,
-    retention: Option<String>,
-    interval: Option<String>,
-    partition: Option<String>,
-    grace: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileObjectStore {
-    url: Option<String>,
-    endpoint: Option<String>,
-    region: Option<String>,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    path_style: Option<bool>,
-    allow_http: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTls {
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileStorage {
-    backend: Option<StorageBackend>,
-    fdb_cluster_file: Option<PathBuf>,
-}
-
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
@@ -251,6 +109,12 @@ pub struct Config {
     pub tiering: TieringSettings,
     /// The cold tier's object store.
     pub object_store: ObjectStoreSettings,
+    /// Bounds on writes.
+    pub ingest: IngestSettings,
+    /// Bounds on queries.
+    pub query: QuerySettings,
+    /// Bounds of the listener and of request bodies.
+    pub http: HttpSettings,
 }
 
 /// Tiering and retention, as durations like `7d`, `36h`, `10m`, `30s`.
@@ -384,6 +248,9 @@ impl Config {
                 path_style: pick(args.s3_path_style, file.object_store.path_style, || true),
                 allow_http: pick(args.s3_allow_http, file.object_store.allow_http, || false),
             },
+            ingest: IngestSettings::resolve(&args.ingest, file.ingest)?,
+            query: QuerySettings::resolve(&args.query, file.query)?,
+            http: HttpSettings::resolve(&args.http, file.http)?,
             storage: StorageConfig {
                 backend: pick(args.storage, file.storage.backend, StorageBackend::default),
                 fdb_cluster_file: args
@@ -393,7 +260,107 @@ impl Config {
             },
         };
         config.tiering_config()?;
+        config.writer_config()?;
+        config.query_limits()?;
+        config.listener_limits()?;
+        config.body_limits()?;
         Ok(config)
+    }
+
+    /// The writer's settings, with the `[ingest]` bounds (refused when they could not keep
+    /// every record inside the storage limits).
+    pub fn writer_config(&self) -> Result<tidemark_ingest::WriterConfig, ConfigError> {
+        let ingest = &self.ingest;
+        let limits = tidemark_ingest::IngestLimits {
+            max_name_bytes: ingest.max_name_bytes,
+            max_tag_value_bytes: ingest.max_tag_value_bytes,
+            max_tags_per_series: ingest.max_tags_per_series,
+            max_series_key_bytes: ingest.max_series_key_bytes,
+            max_fields_per_line: ingest.max_fields_per_line,
+            max_string_field_bytes: ingest.max_string_field_bytes,
+            max_columns_per_measurement: ingest.max_columns_per_measurement,
+            max_idempotency_key_bytes: ingest.max_idempotency_key_bytes,
+        };
+        limits.check().map_err(|message| ConfigError::Invalid {
+            key: "ingest",
+            message,
+        })?;
+        Ok(tidemark_ingest::WriterConfig {
+            create_databases: self.create_databases,
+            max_queue_bytes: ingest.max_queue_bytes,
+            limits,
+            caches: tidemark_ingest::CacheBudgets {
+                series_bytes: ingest.series_cache_bytes,
+                catalog_bytes: ingest.catalog_cache_bytes,
+            },
+            ..tidemark_ingest::WriterConfig::default()
+        })
+    }
+
+    /// The bounds of the listener.
+    pub fn listener_limits(&self) -> Result<crate::listener::ListenerLimits, ConfigError> {
+        let http = &self.http;
+        Ok(crate::listener::ListenerLimits {
+            max_connections: http.max_connections.max(1),
+            header_read_timeout: parse_duration(
+                "http.header_read_timeout",
+                &http.header_read_timeout,
+            )?,
+            idle_timeout: parse_duration("http.idle_timeout", &http.idle_timeout)?,
+            max_concurrent_streams: http.max_concurrent_streams.max(1),
+        })
+    }
+
+    /// The bounds of request bodies.
+    pub fn body_limits(&self) -> Result<crate::body::BodyLimits, ConfigError> {
+        Ok(crate::body::BodyLimits {
+            max_write_bytes: self.max_request_bytes,
+            max_query_bytes: self.http.max_query_body_bytes,
+            timeout: parse_duration("http.body_timeout", &self.http.body_timeout)?,
+        })
+    }
+
+    /// The `[query]` bounds as the engine takes them.
+    pub fn query_limits(&self) -> Result<tidemark_query::QueryLimits, ConfigError> {
+        let query = &self.query;
+        let limits = tidemark_query::QueryLimits {
+            default_timeout: parse_duration("query.default_timeout", &query.default_timeout)?,
+            max_timeout: parse_duration("query.max_timeout", &query.max_timeout)?,
+            max_query_bytes: query.max_query_bytes,
+            max_expression_depth: query.max_expression_depth,
+            max_samples: query.max_samples,
+            max_series: query.max_series,
+            max_steps: query.max_steps,
+            max_concurrent_per_database: query.max_concurrent_per_database,
+            max_concurrent: query.max_concurrent,
+            queue_timeout: parse_duration("query.queue_timeout", &query.queue_timeout)?,
+            max_function_output_bytes: query.max_function_output_bytes,
+        };
+        if limits.default_timeout > limits.max_timeout {
+            return Err(ConfigError::Invalid {
+                key: "query.default_timeout",
+                message: "is longer than query.max_timeout".into(),
+            });
+        }
+        Ok(limits)
+    }
+
+    /// The engine's settings: the `[query]` bounds, memory, threads and the cold tier.
+    pub fn query_config(
+        &self,
+        cold_store: Option<tidemark_storage::cold::ColdStore>,
+    ) -> Result<tidemark_query::QueryConfig, ConfigError> {
+        let defaults = tidemark_query::QueryConfig::default();
+        Ok(tidemark_query::QueryConfig {
+            memory_limit_bytes: self.query_memory_bytes,
+            threads: match self.query.threads {
+                0 => defaults.threads,
+                threads => threads,
+            },
+            limits: self.query_limits()?,
+            cold_store,
+            ..defaults
+        })
     }
 
     /// The tiering settings as the tiering crate takes them.
@@ -507,115 +474,4 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write_file(text: &str) -> tempfile::NamedTempFile {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), text).unwrap();
-        file
-    }
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
-        assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
-        assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
-        let error = parse_duration("tiering.grace", "1 fortnight")
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("tiering.grace"), "{error}");
-        assert!(parse_duration("k", "d").is_err());
-    }
-
-    #[test]
-    fn defaults_apply_without_flags_or_file() {
-        let config = Config::resolve(&ServeArgs::default()).unwrap();
-        assert_eq!(config.data_dir, PathBuf::from("./data"));
-        assert_eq!(config.listen.to_string(), "127.0.0.1:8181");
-        assert_eq!(config.storage.backend, StorageBackend::Embedded);
-    }
-
-    #[test]
-    fn flags_override_the_file_and_the_file_overrides_defaults() {
-        let file =
-            write_file("version = 1\ndata_dir = \"/from/file\"\nlisten = \"127.0.0.1:9000\"\n");
-        let args = ServeArgs {
-            config: Some(file.path().to_path_buf()),
-            listen: Some("127.0.0.1:9999".parse().unwrap()),
-            ..ServeArgs::default()
-        };
-        let config = Config::resolve(&args).unwrap();
-        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
-        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
-        assert_eq!(config.log_level, "info");
-    }
-
-    #[test]
-    fn unknown_keys_and_versions_are_rejected_with_the_file_named() {
-        let file = write_file("listen_addr = \"127.0.0.1:1\"\n");
-        let args = ServeArgs {
-            config: Some(file.path().to_path_buf()),
-            ..ServeArgs::default()
-        };
-        let error = Config::resolve(&args).unwrap_err().to_string();
-        assert!(error.contains("listen_addr"), "{error}");
-        let file = write_file("version = 2\n");
-        let args = ServeArgs {
-            config: Some(file.path().to_path_buf()),
-            ..ServeArgs::default()
-        };
-        assert!(matches!(
-            Config::resolve(&args),
-            Err(ConfigError::Version { found: 2, .. })
-        ));
-    }
-
-    #[test]
-    fn the_example_file_is_valid_and_tls_needs_both_files() {
-        let example = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../config/tidemark.example.toml"
-        );
-        let args = ServeArgs {
-            config: Some(PathBuf::from(example)),
-            ..ServeArgs::default()
-        };
-        let config = Config::resolve(&args).unwrap();
-        assert_eq!(config.query_memory_bytes, 4 << 30);
-        assert!(config.tls.is_none());
-        let file = write_file("[tls]\ncert = \"/c.pem\"\n");
-        let args = ServeArgs {
-            config: Some(file.path().to_path_buf()),
-            ..ServeArgs::default()
-        };
-        assert!(matches!(
-            Config::resolve(&args),
-            Err(ConfigError::HalfTls("certificate"))
-        ));
-        let args = ServeArgs {
-            config: Some(file.path().to_path_buf()),
-            tls_key: Some(PathBuf::from("/k.pem")),
-            ..ServeArgs::default()
-        };
-        let tls = Config::resolve(&args).unwrap().tls.unwrap();
-        assert_eq!(
-            (tls.cert.to_str(), tls.key.to_str()),
-            (Some("/c.pem"), Some("/k.pem"))
-        );
-    }
-
-    #[test]
-    fn only_loopback_is_allowed_without_auth() {
-        let mut config = Config::resolve(&ServeArgs::default()).unwrap();
-        assert!(config.check_exposure(false).is_ok());
-        config.listen = "[::1]:8181".parse().unwrap();
-        assert!(config.check_exposure(false).is_ok());
-        config.listen = "0.0.0.0:8181".parse().unwrap();
-        assert!(matches!(
-            config.check_exposure(false),
-            Err(ConfigError::InsecureListen(_))
-        ));
-        assert!(config.check_exposure(true).is_ok(), "a token makes it safe");
-    }
-}
+mod tests;

@@ -293,12 +293,24 @@ impl<D: KvDatabase> FlightSqlService for TidemarkFlightSql<D> {
         let mut handle = StatementHandle::decode(&query.prepared_statement_handle)?;
         self.authorize_handle(&request, &handle).await?;
         let data = request.into_inner().map_err(FlightError::from);
-        let batches: Vec<arrow::array::RecordBatch> =
-            arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data)
-                .try_collect()
-                .await
-                .map_err(Status::from)?;
-        handle.bind(batches)?;
+        let mut batches = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(data);
+        // Only the last row is kept, so only the last non-empty batch is: a client streaming
+        // an endless parameter set costs one batch of memory, up to the parameter limit.
+        let mut last = None;
+        let mut received = 0usize;
+        while let Some(batch) = batches.try_next().await.map_err(Status::from)? {
+            received = received.saturating_add(batch.get_array_memory_size());
+            if received > handle::MAX_PARAMETER_BYTES {
+                return Err(Status::resource_exhausted(format!(
+                    "bound parameters exceed the limit of {} bytes",
+                    handle::MAX_PARAMETER_BYTES
+                )));
+            }
+            if batch.num_rows() > 0 {
+                last = Some(batch);
+            }
+        }
+        handle.bind(last.into_iter().collect())?;
         Ok(DoPutPreparedStatementResult {
             prepared_statement_handle: Some(handle.encode()?.into()),
         })

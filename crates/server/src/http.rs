@@ -70,8 +70,13 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
             "/api/v3/query_sql",
             get(sql::query_sql::<D>).post(sql::query_sql::<D>),
         )
-        // Write bodies are limited (and decompressed) by the handlers themselves.
-        .layer(DefaultBodyLimit::disable())
+        // Handlers read their bodies themselves, bounded (`crate::body`), after checking the
+        // token; this bounds any extractor that buffers a body on its own.
+        .layer(DefaultBodyLimit::max(state.bodies.max_query_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::loopback::guard::<D>,
+        ))
         .with_state(state)
 }
 

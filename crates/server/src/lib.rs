@@ -8,11 +8,13 @@
 
 pub mod api_error;
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod config;
 pub mod flight;
 pub mod http;
 pub mod listener;
+pub mod loopback;
 pub mod metrics;
 pub mod points;
 pub mod prom_api;

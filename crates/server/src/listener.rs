@@ -11,18 +11,21 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::{Request, Response, header};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tower::Service;
@@ -31,6 +34,38 @@ use tower::Service;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A TLS handshake that takes longer than this is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bounds of the listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// Open connections at most; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (HTTP/1.1).
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes read or written for this long is closed.
+    pub idle_timeout: Duration,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4_096,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(360),
+            max_concurrent_streams: 256,
+        }
+    }
+}
+
+/// Largest HTTP/1.1 request head (request line and headers).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest HTTP/2 header list.
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+/// HTTP/2 pings keep a quiet connection (a long query, a Flight stream waiting for its first
+/// batch) from counting as idle, and find dead peers.
+const H2_KEEPALIVE: Duration = Duration::from_secs(20);
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +160,92 @@ where
     }
 }
 
+/// A connection's last activity (ms since the connection opened), shared between its I/O and
+/// the watchdog that closes it when idle.
+#[derive(Debug)]
+struct Activity {
+    opened: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let now = self.opened.elapsed().as_millis() as u64;
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let now = self.opened.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// A stream that records when bytes last moved either way.
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Resolves once `activity` has been idle for `limit`.
+async fn idle(activity: Arc<Activity>, limit: Duration) {
+    loop {
+        let quiet = activity.idle_for();
+        if quiet >= limit {
+            return;
+        }
+        tokio::time::sleep(limit - quiet).await;
+    }
+}
+
 /// Serves `http` and `grpc` on `listener` until `shutdown` resolves, then drains connections.
+///
+/// Every connection is bounded: at most `limits.max_connections` are open (one more is closed
+/// on accept, counted in `/metrics`), HTTP/1.1 headers must arrive within
+/// `header_read_timeout`, HTTP/2 streams and headers are capped, and a connection that moves no
+/// byte for `idle_timeout` is closed. Slow clients therefore cannot hold descriptors.
 pub async fn serve<G, B>(
     listener: TcpListener,
     http: axum::Router,
     grpc: G,
     tls: Option<TlsAcceptor>,
+    limits: ListenerLimits,
     shutdown: impl Future<Output = ()>,
 ) where
     G: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
@@ -140,8 +255,22 @@ pub async fn serve<G, B>(
 {
     let dispatch = Dispatch { http, grpc };
     let mut builder = Builder::new(TokioExecutor::new());
-    // Large Flight results stream faster when HTTP/2 flow control follows the bandwidth.
-    builder.http2().adaptive_window(true);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        // Large Flight results stream faster when HTTP/2 flow control follows the bandwidth.
+        .adaptive_window(true)
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(MAX_HEADER_LIST_BYTES)
+        .keep_alive_interval(H2_KEEPALIVE)
+        .keep_alive_timeout(H2_KEEPALIVE);
+    warn_if_descriptors_are_short(limits.max_connections);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -157,35 +286,62 @@ pub async fn serve<G, B>(
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            metrics::counter!("tidemark_limit_refusals_total", "limit" => "connections")
+                .increment(1);
+            tracing::debug!(%peer, "connection limit reached; closing a new connection");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(dispatch.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let idle_timeout = limits.idle_timeout;
         tokio::spawn(async move {
-            let result = match tls {
-                None => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
+            let _slot = slot;
+            let activity = Arc::new(Activity {
+                opened: Instant::now(),
+                last_ms: AtomicU64::new(0),
+            });
+            let stream = Watched {
+                inner: stream,
+                activity: Arc::clone(&activity),
+            };
+            let served = async {
+                match tls {
+                    None => {
+                        let connection =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        watcher.watch(connection.into_owned()).await
+                    }
+                    Some(acceptor) => {
+                        let handshake =
+                            tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                                .await;
+                        let stream = match handshake {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                tracing::debug!(%peer, %error, "TLS handshake failed");
+                                return Ok(());
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return Ok(());
+                            }
+                        };
+                        let connection =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        watcher.watch(connection.into_owned()).await
+                    }
                 }
-                Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
-                    let stream = match handshake {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(error)) => {
-                            tracing::debug!(%peer, %error, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
+            };
+            let result = tokio::select! {
+                result = served => result,
+                () = idle(activity, idle_timeout) => {
+                    tracing::debug!(%peer, "closing an idle connection");
+                    Ok(())
                 }
             };
             if let Err(error) = result {
@@ -199,5 +355,28 @@ pub async fn serve<G, B>(
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
             tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
         }
+    }
+}
+
+/// Warns when the process may run out of file descriptors before the connection limit (the
+/// soft `ulimit -n`, read from `/proc/self/limits`, no system call needed).
+fn warn_if_descriptors_are_short(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|value| value.parse::<usize>().ok());
+    if let Some(soft) = soft
+        && soft < max_connections + 256
+    {
+        tracing::warn!(
+            descriptors = soft,
+            max_connections,
+            "the open-file limit is below http.max_connections plus room for storage; raise \
+             `ulimit -n` or lower http.max_connections"
+        );
     }
 }

@@ -78,9 +78,12 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(tidemark_server::serve::run(config))
         }
         Command::Token(token::TokenCommand::Create(args)) => {
-            let database = args.db.clone();
+            let scope = match &args.db {
+                Some(database) => format!("database {database:?}"),
+                None => "every database (admin)".to_owned(),
+            };
             let token = runtime()?.block_on(token::create(args))?;
-            eprintln!("token for database {database:?} (shown once; store it now):");
+            eprintln!("token for {scope} (shown once; store it now):");
             println!("{token}");
             Ok(())
         }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,8 @@ use tidemark_storage::tsdb::MetricMetadata;
 use tidemark_storage::{KvDatabase, KvError};
 
 use crate::api_error::{ApiError, Dialect};
+use crate::auth::{Access, database_for};
+use crate::body::read_query_body;
 use crate::metrics::{QueryApi, record_query};
 use crate::prom_format::{
     PromParams, bad_data, parse_duration, parse_time, query_data, series_data,
@@ -55,17 +57,20 @@ fn respond(result: Result<String, ApiError>) -> Response {
     result.map_or_else(prometheus_error, |data| success(&data))
 }
 
-/// Resolves the database a request reads.
-async fn database<D: KvDatabase>(
+/// A request's parameters (query string, then the form body) and the database it reads. The
+/// token is checked before the body is read; the database (which the body may name) after.
+async fn request<D: KvDatabase>(
     state: &AppState<D>,
     headers: &HeaderMap,
-    params: &PromParams,
-) -> Result<String, ApiError> {
-    Ok(state
-        .auth
-        .query_database(headers, None, params.get("db"))
-        .await?
-        .unwrap_or_else(|| state.default_database.clone()))
+    raw: Option<&str>,
+    body: Body,
+) -> Result<(PromParams, String), ApiError> {
+    let grant = state.auth.authenticate(headers, None).await?;
+    let form = read_query_body(body, headers, &state.bodies).await?;
+    let params = PromParams::new(raw, &form);
+    let database = database_for(grant.as_ref(), params.get("db"), Access::Read)?
+        .unwrap_or_else(|| state.default_database.clone());
+    Ok((params, database))
 }
 
 fn optional_time(params: &PromParams, name: &str, default: i64) -> Result<i64, ApiError> {
@@ -91,7 +96,7 @@ fn base_params(params: &PromParams) -> Result<(i64, Option<Duration>), ApiError>
 
 async fn evaluate<D: KvDatabase>(
     state: &AppState<D>,
-    headers: &HeaderMap,
+    database: &str,
     params: &PromParams,
     eval: EvalParams,
     timeout: Option<Duration>,
@@ -99,11 +104,10 @@ async fn evaluate<D: KvDatabase>(
     let query = params
         .get("query")
         .ok_or_else(|| bad_data("invalid parameter \"query\": missing query"))?;
-    let database = database(state, headers, params).await?;
     let started = Instant::now();
     let result = state
         .query
-        .promql(&database, query, &eval, timeout)
+        .promql(database, query, &eval, timeout)
         .await
         .map_err(ApiError::from);
     record_query(QueryApi::PromQl, started.elapsed(), result.is_err());
@@ -115,10 +119,10 @@ pub async fn query<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &body);
     let result = async {
+        let (params, database) = request(&state, &headers, raw.as_deref(), body).await?;
         let time = optional_time(&params, "time", now_ms())?;
         let (lookback_ms, timeout) = base_params(&params)?;
         let eval = EvalParams {
@@ -129,7 +133,7 @@ pub async fn query<D: KvDatabase>(
             default_subquery_step_ms: DEFAULT_SUBQUERY_STEP_MS,
             instant: true,
         };
-        evaluate(&state, &headers, &params, eval, timeout).await
+        evaluate(&state, &database, &params, eval, timeout).await
     }
     .await;
     respond(result)
@@ -140,10 +144,10 @@ pub async fn query_range<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &body);
     let result = async {
+        let (params, database) = request(&state, &headers, raw.as_deref(), body).await?;
         let required = |name: &str| {
             params
                 .get(name)
@@ -178,7 +182,7 @@ pub async fn query_range<D: KvDatabase>(
             default_subquery_step_ms: DEFAULT_SUBQUERY_STEP_MS,
             instant: false,
         };
-        evaluate(&state, &headers, &params, eval, timeout).await
+        evaluate(&state, &database, &params, eval, timeout).await
     }
     .await;
     respond(result)
@@ -211,16 +215,15 @@ pub async fn series<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &body);
     let result = async {
+        let (params, database) = request(&state, &headers, raw.as_deref(), body).await?;
         let selectors = params.all("match[]");
         if selectors.is_empty() {
             return Err(bad_data("no match[] parameter provided"));
         }
         let (start, end, limit) = range_params(&params)?;
-        let database = database(&state, &headers, &params).await?;
         let sets = state
             .query
             .prom_series(&database, &selectors, start, end)
@@ -240,12 +243,11 @@ pub async fn labels<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &body);
     let result = async {
+        let (params, database) = request(&state, &headers, raw.as_deref(), body).await?;
         let (start, end, limit) = range_params(&params)?;
-        let database = database(&state, &headers, &params).await?;
         let names = state
             .query
             .prom_label_names(&database, &params.all("match[]"), start, end)
@@ -263,12 +265,11 @@ pub async fn label_values<D: KvDatabase>(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &[]);
     let result = async {
+        let (params, database) = request(&state, &headers, raw.as_deref(), Body::empty()).await?;
         // Grafana escapes label names that are not valid identifiers as `U__...`; ours always
         // are, so only plain names are looked up.
         let (start, end, limit) = range_params(&params)?;
-        let database = database(&state, &headers, &params).await?;
         let values = state
             .query
             .prom_label_values(&database, &name, &params.all("match[]"), start, end)
@@ -297,9 +298,8 @@ pub async fn metadata<D: KvDatabase>(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params = PromParams::new(raw.as_deref(), &[]);
     let result = async {
-        let database = database(&state, &headers, &params).await?;
+        let (params, database) = request(&state, &headers, raw.as_deref(), Body::empty()).await?;
         let limit = params
             .get("limit")
             .and_then(|text| text.parse::<i64>().ok());

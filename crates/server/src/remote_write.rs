@@ -19,9 +19,9 @@ use tidemark_storage::{KvDatabase, RunOptions, run};
 
 use crate::api_error::{ApiError, Dialect, ErrorKind};
 use crate::auth::Access;
+use crate::body::{read_raw, too_large};
 use crate::metrics::{IngestProtocol, record_ingest};
 use crate::state::AppState;
-use crate::write::{read_raw, too_large};
 
 /// The remote_write version this receiver speaks.
 const VERSION: &str = "0.1.0";
@@ -84,8 +84,8 @@ async fn receive<D: KvDatabase>(
         .resolve_database(headers, None, requested.map(String::as_str), Access::Write)
         .await?
         .unwrap_or_else(|| state.default_database.clone());
-    let limit = state.max_request_bytes;
-    let raw = read_raw(body, headers, limit).await?;
+    let limit = state.bodies.max_write_bytes;
+    let raw = read_raw(body, headers, limit, state.bodies.timeout).await?;
     let request = remote_write::decode_request(&raw, limit).map_err(|error| match error {
         RemoteWriteError::TooLarge { .. } => too_large(limit),
         other => ApiError::invalid(other.to_string()),

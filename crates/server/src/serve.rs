@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use tidemark_ingest::{Writer, WriterConfig};
+use tidemark_ingest::Writer;
 use tidemark_storage::tsdb::Layout;
 use tidemark_storage::{EmbeddedKv, EmbeddedOptions, KvDatabase};
 use tokio::net::TcpListener;
@@ -14,7 +14,7 @@ use crate::flight::TidemarkFlightSql;
 use crate::state::{AppState, StateOptions};
 use crate::{http, listener};
 use arrow_flight::flight_service_server::FlightServiceServer;
-use tidemark_query::{QueryConfig, QueryEngine};
+use tidemark_query::QueryEngine;
 
 /// Opens the embedded storage of a data directory.
 pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
@@ -93,11 +93,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     config
         .check_exposure(tokens_exist(&db).await?)
         .map_err(|error: ConfigError| anyhow::anyhow!(error))?;
-    let writer_config = WriterConfig {
-        create_databases: config.create_databases,
-        ..WriterConfig::default()
-    };
-    let writer = Writer::start(db.clone(), Layout::default(), writer_config);
+    let writer = Writer::start(db.clone(), Layout::default(), config.writer_config()?);
     let compaction = tidemark_tiering::CompactionConfig {
         seal_after: std::time::Duration::from_secs(config.compaction_seal_after_seconds),
         ..tidemark_tiering::CompactionConfig::default()
@@ -119,12 +115,11 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         tiering.clone(),
     ));
     let auth = Auth::new(db.clone(), Layout::default(), exposed);
-    let query_config = QueryConfig {
-        memory_limit_bytes: config.query_memory_bytes,
-        cold_store: Some(cold_store.clone()),
-        ..QueryConfig::default()
-    };
-    let query = QueryEngine::new(db.clone(), Layout::default(), query_config)?;
+    let query = QueryEngine::new(
+        db.clone(),
+        Layout::default(),
+        config.query_config(Some(cold_store.clone()))?,
+    )?;
     // Before anything records: the engine's `/metrics` start counting from here.
     crate::metrics::install();
     let state = Arc::new(AppState::new(
@@ -133,7 +128,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         auth,
         query,
         StateOptions {
-            max_request_bytes: config.max_request_bytes,
+            bodies: config.body_limits()?,
             create_databases: config.create_databases,
             default_database: config.default_database.clone(),
             cold_store,
@@ -152,12 +147,13 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%scheme, %addr, "listening");
     let flight = FlightServiceServer::new(TidemarkFlightSql::new(state.clone()))
-        .max_decoding_message_size(64 << 20);
+        .max_decoding_message_size(config.http.max_flight_message_bytes);
     listener::serve(
         listener,
         http::router(state),
         flight,
         tls,
+        config.listener_limits()?,
         shutdown_signal(),
     )
     .await;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -19,11 +19,10 @@ use tidemark_query::{QueryKind, ResultFormat};
 use tidemark_storage::KvDatabase;
 
 use crate::api_error::{ApiError, Dialect};
+use crate::auth::{Access, database_for};
+use crate::body::read_query_body;
 use crate::metrics::QueryApi;
 use crate::state::AppState;
-
-/// Largest JSON request body.
-const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The request's parameters, from the query string or a JSON body.
 #[derive(Debug, Default, Deserialize)]
@@ -62,10 +61,10 @@ pub async fn query_sql<D: KvDatabase>(
     method: Method,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = std::time::Instant::now();
-    let result = run(&state, &method, params, &headers, &body).await;
+    let result = run(&state, &method, params, &headers, body).await;
     // Until the response starts: results stream after this.
     crate::metrics::record_query(QueryApi::Sql, started.elapsed(), result.is_err());
     match result {
@@ -79,25 +78,19 @@ async fn run<D: KvDatabase>(
     method: &Method,
     params: HashMap<String, String>,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Body,
 ) -> Result<Response, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            crate::api_error::ErrorKind::PayloadTooLarge,
-            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    let request = parse_request(method, params, body)?;
+    // Authenticate before reading anything of the body.
+    let grant = state.auth.authenticate(headers, None).await?;
+    let body = read_query_body(body, headers, &state.bodies).await?;
+    let request = parse_request(method, params, &body)?;
     let sql = request
         .q
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("missing q (the SQL query)"))?;
     let format: ResultFormat = request.format.as_deref().unwrap_or("json").parse()?;
     let requested = request.db.filter(|db| !db.is_empty());
-    let database = state
-        .auth
-        .query_database(headers, None, requested.as_deref())
-        .await?;
+    let database = database_for(grant.as_ref(), requested.as_deref(), Access::Read)?;
     let results = state
         .query
         .query(database.as_deref(), &sql, QueryKind::Http, None)

@@ -10,6 +10,7 @@ use tidemark_storage::tsdb::Layout;
 use tidemark_tiering::{Coordinator, TieringConfig};
 
 use crate::auth::Auth;
+use crate::body::BodyLimits;
 
 /// The state behind the router.
 #[derive(Debug)]
@@ -24,8 +25,8 @@ pub struct AppState<D> {
     pub auth: Auth<D>,
     /// The SQL engine.
     pub query: QueryEngine<D>,
-    /// Largest accepted request body, before and after decompression.
-    pub max_request_bytes: usize,
+    /// Bounds of request bodies.
+    pub bodies: BodyLimits,
     /// Databases are created by their first write (also through `CREATE DATABASE`).
     pub create_databases: bool,
     /// Database of Prometheus requests that name none.
@@ -41,8 +42,8 @@ pub struct AppState<D> {
 /// The options of [`AppState::new`] beyond the services.
 #[derive(Debug, Clone)]
 pub struct StateOptions {
-    /// Largest accepted request body.
-    pub max_request_bytes: usize,
+    /// Bounds of request bodies.
+    pub bodies: BodyLimits,
     /// Databases are created by their first write.
     pub create_databases: bool,
     /// Database of Prometheus requests that name none.
@@ -70,7 +71,7 @@ impl<D: KvDatabase> AppState<D> {
             writer,
             auth,
             query,
-            max_request_bytes: options.max_request_bytes,
+            bodies: options.bodies,
             create_databases: options.create_databases,
             default_database: options.default_database,
             cold_store: options.cold_store,

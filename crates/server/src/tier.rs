@@ -1,8 +1,8 @@
 //! Tiering on a running server: `POST /api/v0/tier/run` runs one pass and streams its progress
 //! as JSON lines; `GET /api/v0/tier/status` reports each database's tiers. Both are what
-//! `tidemark tier run|status --url` call. With authentication on, a token with write
-//! permission may start a pass (a pass moves every database's cold data, as the background
-//! loop does), and status shows only the token's database.
+//! `tidemark tier run|status --url` call. With authentication on, only an admin token may
+//! start a pass (a pass moves every database's cold data, as the background loop does), and a
+//! tenant token's status shows only its own database.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Json, Response};
 use futures::StreamExt;
 use serde_json::json;
 use tidemark_storage::KvDatabase;
-use tidemark_tiering::{TierEvent, TierStats, Tierer, tier_status};
+use tidemark_tiering::{Busy, Job, TierEvent, TierStats, Tierer, tier_status};
 
 use crate::api_error::{ApiError, ErrorKind};
 use crate::state::AppState;
@@ -50,33 +50,30 @@ pub fn stats_json(stats: &TierStats) -> serde_json::Value {
         "objects_deleted": stats.objects_deleted})
 }
 
-async fn writer_grant<D: KvDatabase>(
-    state: &AppState<D>,
-    headers: &HeaderMap,
-) -> Result<Option<String>, ApiError> {
-    if !state.auth.required().await? {
-        return Ok(None);
-    }
-    let grant = state.auth.presented_grant(headers, None).await?;
-    if !grant.permissions.write {
-        return Err(ApiError::new(
-            ErrorKind::PermissionDenied,
-            "tiering needs a token with write permission",
-        ));
-    }
-    Ok(Some(grant.database))
-}
-
-/// `POST /api/v0/tier/run`.
+/// `POST /api/v0/tier/run`: one pass over every database, so it needs an admin token (when
+/// authentication is on). One pass runs at a time, on this node and across the cluster (409
+/// otherwise), and the pass stops when the client goes away.
 pub async fn run<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(error) = writer_grant(&state, &headers).await {
+    if let Err(error) = state.auth.authorize_admin(&headers, None).await {
         return error.into_response();
     }
+    let guard = match state
+        .coordinator
+        .begin(&state.db, &state.layout, Job::Tiering)
+        .await
+    {
+        Ok(guard) => guard,
+        Err(Busy::Storage(_, error)) => return ApiError::from(error).into_response(),
+        Err(busy) => {
+            return ApiError::new(ErrorKind::Conflict, busy.to_string()).into_response();
+        }
+    };
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
+        let _guard = guard;
         let tierer = Tierer {
             db: &state.db,
             layout: &state.layout,
@@ -93,7 +90,7 @@ pub async fn run<D: KvDatabase>(
         };
         let _ = sender.send(last);
     });
-    let lines = json_lines(receiver);
+    let lines = json_lines(receiver, AbortOnDrop(task.abort_handle()));
     (
         [(header::CONTENT_TYPE, "application/jsonl")],
         Body::from_stream(lines),
@@ -101,30 +98,48 @@ pub async fn run<D: KvDatabase>(
         .into_response()
 }
 
+/// Aborts a pass when the response carrying its progress is dropped (the client went away).
+/// Passes are safe to stop at any point: what they did is committed, the rest is redone.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn json_lines(
     receiver: tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+    abort: AbortOnDrop,
 ) -> impl futures::Stream<Item = Result<String, std::convert::Infallible>> {
-    futures::stream::unfold(receiver, |mut receiver| async move {
+    futures::stream::unfold((receiver, abort), |(mut receiver, abort)| async move {
         let value = receiver.recv().await?;
-        Some((Ok(format!("{value}\n")), receiver))
+        Some((Ok(format!("{value}\n")), (receiver, abort)))
     })
     .boxed()
 }
 
-/// `GET /api/v0/tier/status`.
+/// `GET /api/v0/tier/status`: every database for an admin token (or without
+/// authentication), the token's own database for a tenant token.
 pub async fn status<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     headers: HeaderMap,
 ) -> Response {
-    let only = match writer_grant(&state, &headers).await {
-        Ok(only) => only,
+    let only = match state.auth.authenticate(&headers, None).await {
+        Ok(Some(grant)) if !grant.admin => Some(grant.database),
+        Ok(_) => None,
         Err(error) => return error.into_response(),
     };
-    match tier_status(&state.db, &state.layout, &state.tiering, &|_| {}).await {
-        Ok(mut tenants) => {
-            if let Some(database) = only {
-                tenants.retain(|tenant| tenant.database == database);
-            }
+    let status = tier_status(
+        &state.db,
+        &state.layout,
+        &state.tiering,
+        only.as_deref(),
+        &|_| {},
+    )
+    .await;
+    match status {
+        Ok(tenants) => {
             Json(json!({"databases": tenants, "object_store": state.cold_store.description()}))
                 .into_response()
         }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -13,6 +13,7 @@ use tidemark_storage::{KvDatabase, RunOptions, run};
 
 use crate::api_error::{ApiError, Dialect};
 use crate::auth::Access;
+use crate::body::read_query_body;
 use crate::state::AppState;
 
 /// `GET|HEAD /ping`: 204 with the version headers InfluxDB clients look for.
@@ -50,8 +51,13 @@ pub async fn query<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
+    // The token may be in the form body (`p`), so the body is read first, within the query
+    // body bounds.
+    let body = read_query_body(body, &headers, &state.bodies)
+        .await
+        .map_err(|error| error.dialect(Dialect::V1))?;
     let form: HashMap<String, String> = url_form(&body);
     let statement = params.get("q").or_else(|| form.get("q")).ok_or_else(|| {
         ApiError::invalid("missing required parameter \"q\"").dialect(Dialect::V1)

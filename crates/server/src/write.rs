@@ -2,13 +2,11 @@
 //! `/api/v3/write_lp`, one implementation with three parameter sets and error dialects.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use futures::StreamExt;
+use axum::http::{HeaderMap, StatusCode};
 use tidemark_ingest::lp::{Precision, parse_lines};
 use tidemark_ingest::{LineError, WriteBatch, WriteRequest};
 use tidemark_storage::KvDatabase;
@@ -16,6 +14,7 @@ use tidemark_storage::tsdb::now_nanos;
 
 use crate::api_error::{ApiError, Dialect, ErrorKind};
 use crate::auth::Access;
+use crate::body::read_body;
 use crate::metrics::{IngestProtocol, record_ingest};
 use crate::state::AppState;
 
@@ -156,7 +155,7 @@ async fn write_inner<D: KvDatabase>(
             Access::Write,
         )
         .await?;
-    let body = read_body(body, headers, state.max_request_bytes).await?;
+    let body = read_body(body, headers, &state.bodies).await?;
     let now = now_nanos();
     let limits = state.writer.limits().clone();
     let parsed = if body.len() >= BLOCKING_PARSE_BYTES {
@@ -234,67 +233,4 @@ fn fill_originals(mut rejected: Vec<LineError>, body: &[u8]) -> Vec<LineError> {
         }
     }
     rejected
-}
-
-pub(crate) fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        ErrorKind::PayloadTooLarge,
-        format!("request body is larger than the limit of {limit} bytes; nothing was written"),
-    )
-}
-
-/// Reads the body as sent, refusing more than `limit` bytes.
-pub(crate) async fn read_raw(
-    body: Body,
-    headers: &HeaderMap,
-    limit: usize,
-) -> Result<Vec<u8>, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(too_large(limit));
-    }
-    let mut raw = Vec::with_capacity(declared.unwrap_or(0));
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|error| ApiError::invalid(format!("cannot read the request body: {error}")))?;
-        if raw.len() + chunk.len() > limit {
-            return Err(too_large(limit));
-        }
-        raw.extend_from_slice(&chunk);
-    }
-    Ok(raw)
-}
-
-/// Reads the body, decompressing gzip, refusing more than `limit` bytes before or after
-/// decompression.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let raw = read_raw(body, headers, limit).await?;
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("identity")
-        .trim()
-        .to_ascii_lowercase();
-    match encoding.as_str() {
-        "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => {
-            let mut decoded = Vec::new();
-            let mut decoder =
-                flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit as u64 + 1);
-            decoder
-                .read_to_end(&mut decoded)
-                .map_err(|error| ApiError::invalid(format!("invalid gzip body: {error}")))?;
-            if decoded.len() > limit {
-                return Err(too_large(limit));
-            }
-            Ok(decoded)
-        }
-        other => Err(ApiError::invalid(format!(
-            "unsupported Content-Encoding {other:?} (use gzip or identity)"
-        ))),
-    }
 }

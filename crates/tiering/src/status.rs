@@ -28,7 +28,8 @@ pub struct TenantStatus {
     pub oldest_cold_partition: Option<i64>,
 }
 
-/// The status of every tenant; `progress` is told each tenant's name before it is scanned.
+/// The status of every tenant (or only of `only`); `progress` is told each tenant's name before
+/// it is scanned.
 ///
 /// Hot bytes come from reading every data key of the tenant (in read windows, so the total is
 /// not from one read version): this is the slow part on a big store.
@@ -36,6 +37,7 @@ pub async fn tier_status<D: KvDatabase>(
     db: &D,
     layout: &Layout,
     config: &TieringConfig,
+    only: Option<&str>,
     progress: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<Vec<TenantStatus>, TieringError> {
     let tenants = read(db, |tx| {
@@ -45,6 +47,9 @@ pub async fn tier_status<D: KvDatabase>(
     .await?;
     let mut out = Vec::new();
     for (database, tenant) in tenants {
+        if only.is_some_and(|only| only != database) {
+            continue;
+        }
         progress(&database);
         let mut status = TenantStatus {
             database,

@@ -18,8 +18,11 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The longest wait between attempts after repeated failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
-/// The shortest lease: a node that stops renewing is replaced after at most this long.
-const MIN_LEASE: Duration = Duration::from_secs(60);
+/// How long a lease lasts unless renewed: a node that dies mid-pass blocks the job for at most
+/// this long.
+const LEASE: Duration = Duration::from_secs(60);
+/// A running pass renews its lease this often.
+const RENEW_EVERY: Duration = Duration::from_secs(20);
 
 /// A background job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +70,12 @@ pub struct Coordinator {
     tiering: Arc<Mutex<()>>,
 }
 
-/// Held while a pass runs; dropping it lets the next pass of the job start on this node.
+/// Held while a pass runs: it renews the job's lease, and dropping it releases the lease and
+/// lets the next pass of the job start (on this node or another).
 #[derive(Debug)]
 pub struct JobGuard {
     _local: OwnedMutexGuard<()>,
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Coordinator {
@@ -88,14 +93,13 @@ impl Coordinator {
         &self.node
     }
 
-    /// Starts a pass of `job` if none runs on this node and no other node holds its lease;
-    /// takes or renews the lease for `ttl` (at least a minute).
+    /// Starts a pass of `job` if none runs on this node and no other node holds its lease.
+    /// The lease is renewed while the returned guard lives and released when it is dropped.
     pub async fn begin<D: KvDatabase>(
         &self,
         db: &D,
         layout: &Layout,
         job: Job,
-        ttl: Duration,
     ) -> Result<JobGuard, Busy> {
         let lock = match job {
             Job::Compaction => &self.compaction,
@@ -105,16 +109,40 @@ impl Coordinator {
             .try_lock_owned()
             .map_err(|_| Busy::Local(job.name()))?;
         match layout
-            .acquire_lease(db, job.name(), &self.node, ttl.max(MIN_LEASE))
+            .acquire_lease(db, job.name(), &self.node, LEASE)
             .await
         {
-            Ok(None) => Ok(JobGuard { _local: local }),
-            Ok(Some(lease)) => Err(Busy::Remote {
-                job: job.name(),
-                lease,
-            }),
-            Err(error) => Err(Busy::Storage(job.name(), error)),
+            Ok(None) => {}
+            Ok(Some(lease)) => {
+                return Err(Busy::Remote {
+                    job: job.name(),
+                    lease,
+                });
+            }
+            Err(error) => return Err(Busy::Storage(job.name(), error)),
         }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (db, layout, node) = (db.clone(), layout.clone(), self.node.clone());
+        tokio::spawn(async move {
+            tokio::pin!(stopped);
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(RENEW_EVERY) => {
+                        if let Err(error) = layout.acquire_lease(&db, job.name(), &node, LEASE).await {
+                            tracing::warn!(job = job.name(), %error, "cannot renew a lease");
+                        }
+                    }
+                    _ = &mut stopped => break,
+                }
+            }
+            if let Err(error) = layout.release_lease(&db, job.name(), &node).await {
+                tracing::warn!(job = job.name(), %error, "cannot release a lease; it lapses by itself");
+            }
+        });
+        Ok(JobGuard {
+            _local: local,
+            _stop: stop,
+        })
     }
 }
 
@@ -157,10 +185,7 @@ pub(crate) async fn run_supervised<D, F, Fut>(
     let mut failures = 0;
     loop {
         tokio::time::sleep(backoff(interval, failures)).await;
-        let guard = match coordinator
-            .begin(&db, &layout, job, interval.saturating_mul(3))
-            .await
-        {
+        let guard = match coordinator.begin(&db, &layout, job).await {
             Ok(guard) => guard,
             Err(busy) => {
                 tracing::debug!(job = job.name(), reason = %busy, "skipping a pass");
@@ -208,24 +233,27 @@ mod tests {
         let layout = Layout::default();
         let first = Coordinator::new();
         let second = Coordinator::new();
-        let ttl = Duration::from_secs(60);
-        let guard = first.begin(&db, &layout, Job::Tiering, ttl).await.unwrap();
+        let guard = first.begin(&db, &layout, Job::Tiering).await.unwrap();
         assert!(matches!(
-            first.begin(&db, &layout, Job::Tiering, ttl).await,
+            first.begin(&db, &layout, Job::Tiering).await,
             Err(Busy::Local("tiering"))
         ));
-        assert!(
-            first
-                .begin(&db, &layout, Job::Compaction, ttl)
-                .await
-                .is_ok()
-        );
-        let other = second.begin(&db, &layout, Job::Tiering, ttl).await;
+        assert!(first.begin(&db, &layout, Job::Compaction).await.is_ok());
+        let other = second.begin(&db, &layout, Job::Tiering).await;
         assert!(
             matches!(&other, Err(Busy::Remote { lease, .. }) if lease.holder == first.node()),
             "{other:?}"
         );
+        // Dropping the guard releases the lease: the other node may run the next pass.
         drop(guard);
-        assert!(first.begin(&db, &layout, Job::Tiering, ttl).await.is_ok());
+        let mut taken = false;
+        for _ in 0..100 {
+            if second.begin(&db, &layout, Job::Tiering).await.is_ok() {
+                taken = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(taken, "the released lease was taken over");
     }
 }

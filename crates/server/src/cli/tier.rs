@@ -147,7 +147,7 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         let progress = |database: &str| eprintln!("scanning {database}...");
         let tiering = config.tiering_config()?;
         (
-            tier_status(&db, &Layout::default(), &tiering, &progress).await?,
+            tier_status(&db, &Layout::default(), &tiering, None, &progress).await?,
             store.description().to_string(),
         )
     };

@@ -19,9 +19,13 @@ pub enum TokenCommand {
 /// `token create` arguments.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// The database the token is for.
+    /// The database the token is for (not with `--admin`).
+    #[arg(long, required_unless_present = "admin", conflicts_with = "admin")]
+    pub db: Option<String>,
+    /// An admin token: every database, and the operations spanning them (tiering passes,
+    /// administration).
     #[arg(long)]
-    pub db: String,
+    pub admin: bool,
     /// Allow queries.
     #[arg(long)]
     pub read: bool,
@@ -61,9 +65,13 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>()
     );
-    let grant = TokenGrant {
-        database: args.db.clone(),
-        permissions,
+    let grant = match &args.db {
+        Some(database) if !args.admin => TokenGrant {
+            database: database.clone(),
+            permissions,
+            admin: false,
+        },
+        _ => TokenGrant::admin(),
     };
     let layout = Layout::default();
     let stored = token.clone();

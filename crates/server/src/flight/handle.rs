@@ -13,6 +13,10 @@ use tonic::Status;
 
 /// Handles larger than this are refused (a statement plus one row of parameters is far less).
 const MAX_HANDLE_BYTES: usize = 4 << 20;
+/// Bound parameters larger than this are refused (one row of values).
+pub(crate) const MAX_PARAMETER_BYTES: usize = 1 << 20;
+/// IPC messages in bound parameters at most (a schema, dictionaries, one batch).
+const MAX_PARAMETER_MESSAGES: usize = 64;
 
 /// A statement as a ticket or prepared-statement handle carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +84,7 @@ impl StatementHandle {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|error| invalid(error.to_string()))?;
+        check_ipc_stream(&bytes).map_err(invalid)?;
         let mut reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)
             .map_err(|error| invalid(error.to_string()))?;
         match reader.next() {
@@ -87,6 +92,52 @@ impl StatementHandle {
             None => Ok(None),
         }
     }
+}
+
+/// Checks that an Arrow IPC stream's messages lie within `bytes`: every length prefix and every
+/// message's declared body length. The IPC reader allocates a message's body length before it
+/// reads it, so an unchecked stream whose header claims a huge body would make it allocate
+/// that much (and abort the process); a checked stream is at most `bytes` long.
+pub(crate) fn check_ipc_stream(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() > MAX_PARAMETER_BYTES {
+        return Err(format!(
+            "bound parameters of {} bytes exceed the limit of {MAX_PARAMETER_BYTES}",
+            bytes.len()
+        ));
+    }
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut offset = 0;
+    for _ in 0..MAX_PARAMETER_MESSAGES {
+        let Some(mut length) = word(offset) else {
+            // Ended without an end-of-stream marker: what was read is all there is.
+            return Ok(());
+        };
+        offset += 4;
+        if length == u32::MAX {
+            length = word(offset).ok_or("truncated IPC message length")?;
+            offset += 4;
+        }
+        if length == 0 {
+            return Ok(());
+        }
+        let end = offset
+            .checked_add(length as usize)
+            .filter(|end| *end <= bytes.len())
+            .ok_or("an IPC message is longer than the parameters")?;
+        let message = arrow::ipc::root_as_message(&bytes[offset..end])
+            .map_err(|error| format!("invalid IPC message: {error}"))?;
+        let body = usize::try_from(message.bodyLength())
+            .map_err(|_| "an IPC message declares a negative body length".to_owned())?;
+        offset = end
+            .checked_add(body)
+            .filter(|end| *end <= bytes.len())
+            .ok_or("an IPC message declares a body longer than the parameters")?;
+    }
+    Err(format!(
+        "bound parameters hold more than {MAX_PARAMETER_MESSAGES} IPC messages"
+    ))
 }
 
 #[cfg(test)]
@@ -121,5 +172,54 @@ mod tests {
         let value = row.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
         assert_eq!(value.value(0), 7);
         assert!(StatementHandle::decode(b"\x0a\x03abc").is_err());
+    }
+
+    #[test]
+    fn parameters_declaring_a_huge_body_are_refused_before_reading() {
+        let mut handle = StatementHandle::new(Some("db".into()), "SELECT $1".into());
+        let schema = Arc::new(Schema::new(vec![Field::new("$1", DataType::Int64, true)]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![7]))]).unwrap();
+        handle.bind(vec![batch]).unwrap();
+        let encoded = handle.parameters.clone().unwrap();
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(&encoded)
+            .unwrap();
+        assert!(check_ipc_stream(&bytes).is_ok());
+        // Find the record batch message and claim a body of 2^62 bytes in it.
+        let body_length = find_body_length(&bytes).expect("a record batch message");
+        bytes[body_length..body_length + 8].copy_from_slice(&(1i64 << 62).to_le_bytes());
+        let error = check_ipc_stream(&bytes).unwrap_err();
+        assert!(error.contains("body"), "{error}");
+        handle.parameters = Some(base64::engine::general_purpose::STANDARD.encode(&bytes));
+        assert!(handle.parameters().is_err());
+    }
+
+    /// The offset of the second message's body length field (the batch after the schema).
+    fn find_body_length(bytes: &[u8]) -> Option<usize> {
+        let mut offset = 0;
+        let mut seen = 0;
+        while offset + 8 <= bytes.len() {
+            let length =
+                u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().ok()?) as usize;
+            if length == 0 {
+                return None;
+            }
+            let message =
+                arrow::ipc::root_as_message(&bytes[offset + 8..offset + 8 + length]).ok()?;
+            let body = message.bodyLength();
+            if seen == 1 {
+                // Locate the 8 little-endian bytes of bodyLength inside the flatbuffer.
+                let wanted = body.to_le_bytes();
+                let start = offset + 8;
+                return bytes[start..start + length]
+                    .windows(8)
+                    .position(|window| window == wanted)
+                    .map(|at| start + at);
+            }
+            seen += 1;
+            offset += 8 + length + body as usize;
+        }
+        None
     }
 }

@@ -5,8 +5,15 @@ use crate::TestServer;
 use crate::harness::binary;
 
 pub(crate) fn create_token(data_dir: &std::path::Path, db: &str, extra: &[&str]) -> String {
+    let scope: &[&str] = if db.is_empty() {
+        &["--admin"]
+    } else {
+        &["--db", db]
+    };
     let output = binary()
-        .args(["token", "create", "--db", db, "--data-dir"])
+        .args(["token", "create"])
+        .args(scope)
+        .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
         .output()

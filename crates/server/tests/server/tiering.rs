@@ -543,6 +543,7 @@ async fn tier_endpoints_follow_the_token_rules() {
     let writer = crate::auth::create_token(&data_dir, "tiers", &["--write"]);
     let reader = crate::auth::create_token(&data_dir, "tiers", &["--read"]);
     let other = crate::auth::create_token(&data_dir, "other", &["--write"]);
+    let admin = crate::auth::create_token(&data_dir, "", &[]);
     let server = TestServer::start_in(&data_dir, &quiet_tiering());
     let client = reqwest::Client::new();
     let bearer = |token: &str| format!("Bearer {token}");
@@ -567,30 +568,45 @@ async fn tier_endpoints_follow_the_token_rules() {
     assert!(response.text().await.unwrap().contains("token is required"));
     let (status, body) = server.get_json("/api/v0/tier/status", &[], None).await;
     assert_eq!(status, 401, "{body}");
-    // A read-only token: 403, naming what is missing.
-    let (status, body) = server
-        .get_json("/api/v0/tier/status", &[], Some(&reader))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    assert!(body.to_string().contains("write permission"), "{body}");
-    // A write token sees its own database only.
-    let (status, body) = server
-        .get_json("/api/v0/tier/status", &[], Some(&writer))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body["databases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|db| db["database"].as_str())
-        .collect();
-    assert_eq!(names, vec!["tiers"]);
+    // A tenant token, read or write, sees its own database only.
+    for token in [&reader, &writer] {
+        let (status, body) = server
+            .get_json("/api/v0/tier/status", &[], Some(token))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let names: Vec<&str> = body["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|db| db["database"].as_str())
+            .collect();
+        assert_eq!(names, vec!["tiers"]);
+    }
+    // A pass moves every database: a tenant token may not start one.
     let response = client
         .post(server.url("/api/v0/tier/run"))
         .bearer_auth(&writer)
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("admin token"));
+    // An admin token may, and sees every database.
+    let response = client
+        .post(server.url("/api/v0/tier/run"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("\"done\""));
+    let (status, body) = server
+        .get_json("/api/v0/tier/status", &[], Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["databases"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
 }

@@ -20,29 +20,55 @@ pub struct Permissions {
     pub write: bool,
 }
 
-/// A token's grant: one database, some permissions.
+/// A token's grant: one database and some permissions there, or (admin) every database and
+/// the operations that span them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenGrant {
-    /// The database (tenant name) the token is for.
+    /// The database (tenant name) the token is for; empty for an admin token.
     pub database: String,
     /// What it may do there.
     pub permissions: Permissions,
+    /// An admin token: every database, read and write, and cross-tenant operations (tiering
+    /// passes, token and database administration).
+    pub admin: bool,
 }
 
 impl TokenGrant {
+    /// The grant of an admin token.
+    pub fn admin() -> Self {
+        Self {
+            database: String::new(),
+            permissions: Permissions {
+                read: true,
+                write: true,
+            },
+            admin: true,
+        }
+    }
+
     fn encode(&self) -> Vec<u8> {
         pack(&(
             self.database.as_str(),
             self.permissions.read,
             self.permissions.write,
+            self.admin,
         ))
     }
 
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let (database, read, write): (String, bool, bool) = unpack(bytes).ok()?;
+        // Grants written before admin tokens existed have three elements.
+        if let Ok((database, read, write)) = unpack::<(String, bool, bool)>(bytes) {
+            return Some(Self {
+                database,
+                permissions: Permissions { read, write },
+                admin: false,
+            });
+        }
+        let (database, read, write, admin): (String, bool, bool, bool) = unpack(bytes).ok()?;
         Some(Self {
             database,
             permissions: Permissions { read, write },
+            admin,
         })
     }
 }

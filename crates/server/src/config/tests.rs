@@ -1,0 +1,153 @@
+use super::*;
+
+fn write_file(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn durations_parse_with_units() {
+    assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
+    assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
+    assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
+    let error = parse_duration("tiering.grace", "1 fortnight")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("tiering.grace"), "{error}");
+    assert!(parse_duration("k", "d").is_err());
+}
+
+#[test]
+fn defaults_apply_without_flags_or_file() {
+    let config = Config::resolve(&ServeArgs::default()).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("./data"));
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8181");
+    assert_eq!(config.storage.backend, StorageBackend::Embedded);
+}
+
+#[test]
+fn flags_override_the_file_and_the_file_overrides_defaults() {
+    let file = write_file("version = 1\ndata_dir = \"/from/file\"\nlisten = \"127.0.0.1:9000\"\n");
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        listen: Some("127.0.0.1:9999".parse().unwrap()),
+        ..ServeArgs::default()
+    };
+    let config = Config::resolve(&args).unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+    assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+    assert_eq!(config.log_level, "info");
+}
+
+#[test]
+fn unknown_keys_and_versions_are_rejected_with_the_file_named() {
+    let file = write_file("listen_addr = \"127.0.0.1:1\"\n");
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        ..ServeArgs::default()
+    };
+    let error = Config::resolve(&args).unwrap_err().to_string();
+    assert!(error.contains("listen_addr"), "{error}");
+    let file = write_file("version = 2\n");
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        ..ServeArgs::default()
+    };
+    assert!(matches!(
+        Config::resolve(&args),
+        Err(ConfigError::Version { found: 2, .. })
+    ));
+}
+
+#[test]
+fn the_example_file_is_valid_and_tls_needs_both_files() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/tidemark.example.toml"
+    );
+    let args = ServeArgs {
+        config: Some(PathBuf::from(example)),
+        ..ServeArgs::default()
+    };
+    let config = Config::resolve(&args).unwrap();
+    assert_eq!(config.query_memory_bytes, 4 << 30);
+    assert!(config.tls.is_none());
+    let file = write_file("[tls]\ncert = \"/c.pem\"\n");
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        ..ServeArgs::default()
+    };
+    assert!(matches!(
+        Config::resolve(&args),
+        Err(ConfigError::HalfTls("certificate"))
+    ));
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        tls_key: Some(PathBuf::from("/k.pem")),
+        ..ServeArgs::default()
+    };
+    let tls = Config::resolve(&args).unwrap().tls.unwrap();
+    assert_eq!(
+        (tls.cert.to_str(), tls.key.to_str()),
+        (Some("/c.pem"), Some("/k.pem"))
+    );
+}
+
+#[test]
+fn only_loopback_is_allowed_without_auth() {
+    let mut config = Config::resolve(&ServeArgs::default()).unwrap();
+    assert!(config.check_exposure(false).is_ok());
+    config.listen = "[::1]:8181".parse().unwrap();
+    assert!(config.check_exposure(false).is_ok());
+    config.listen = "0.0.0.0:8181".parse().unwrap();
+    assert!(matches!(
+        config.check_exposure(false),
+        Err(ConfigError::InsecureListen(_))
+    ));
+    assert!(config.check_exposure(true).is_ok(), "a token makes it safe");
+}
+
+#[test]
+fn every_flag_is_documented() {
+    let docs = include_str!("../../../../docs/configuration.md");
+    let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+    for argument in command.get_arguments() {
+        if argument.is_hide_set() {
+            continue;
+        }
+        if let Some(long) = argument.get_long() {
+            assert!(
+                docs.contains(&format!("--{long}`")),
+                "--{long} is not in docs/configuration.md"
+            );
+        }
+    }
+}
+
+#[test]
+fn limits_come_from_flags_files_and_defaults() {
+    let file = write_file("[query]\nmax_samples = 10\n[ingest]\nmax_tag_value_bytes = 100\n");
+    let args = ServeArgs {
+        config: Some(file.path().to_path_buf()),
+        query: QueryArgs {
+            query_max_series: Some(5),
+            ..QueryArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    let config = Config::resolve(&args).unwrap();
+    let limits = config.query_limits().unwrap();
+    assert_eq!((limits.max_samples, limits.max_series), (10, 5));
+    assert_eq!(
+        config.writer_config().unwrap().limits.max_tag_value_bytes,
+        100
+    );
+    let bad = write_file("[ingest]\nmax_tag_value_bytes = 20000\n");
+    let args = ServeArgs {
+        config: Some(bad.path().to_path_buf()),
+        ..ServeArgs::default()
+    };
+    let error = Config::resolve(&args).unwrap_err().to_string();
+    assert!(error.contains("max_tag_value_bytes"), "{error}");
+}
