@@ -280,8 +280,25 @@ impl Writer {
     }
 }
 
+/// What a series' rows cost a transaction, in bytes: their values, plus a key, a block header
+/// and a dirty marker for each bucket they fall in (a request whose rows are years apart
+/// writes a block per row).
+const BUCKET_COST: usize = 256;
+
+fn transaction_cost(rows: &SeriesRows) -> usize {
+    let mut buckets: Vec<i64> = rows
+        .times
+        .iter()
+        .map(|time| tidemark_storage::tsdb::bucket_start(*time))
+        .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    rows.memory_bytes() + buckets.len() * BUCKET_COST
+}
+
 /// Splits a prepared request into parts of at most `max_values` field values and `max_bytes`
-/// bytes (a series bigger than a part is cut by rows); the last part records the key.
+/// bytes of transaction cost (a series bigger than a part is cut by rows); the last part
+/// records the key.
 fn split(prepared: Prepared, max_values: usize, max_bytes: usize) -> Vec<Part> {
     let Prepared {
         tenant,
@@ -300,7 +317,7 @@ fn split(prepared: Prepared, max_values: usize, max_bytes: usize) -> Vec<Part> {
     let (mut values, mut bytes) = (0, 0);
     for (id, rows) in series {
         for piece in cut(rows, max_values.max(1), max_bytes.max(1)) {
-            let (piece_values, piece_bytes) = (piece.values(), piece.memory_bytes());
+            let (piece_values, piece_bytes) = (piece.values(), transaction_cost(&piece));
             if !current.series.is_empty()
                 && (values + piece_values > max_values || bytes + piece_bytes > max_bytes)
             {
@@ -326,7 +343,7 @@ fn split(prepared: Prepared, max_values: usize, max_bytes: usize) -> Vec<Part> {
 
 /// One series' rows in pieces of at most `max_values` values and about `max_bytes` bytes.
 fn cut(rows: SeriesRows, max_values: usize, max_bytes: usize) -> Vec<SeriesRows> {
-    let (values, bytes, count) = (rows.values(), rows.memory_bytes(), rows.rows());
+    let (values, bytes, count) = (rows.values(), transaction_cost(&rows), rows.rows());
     if (values <= max_values && bytes <= max_bytes) || count <= 1 {
         return vec![rows];
     }

@@ -212,6 +212,20 @@ async fn the_column_limit_refuses_only_lines_past_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_of_rows_years_apart_is_split_into_transactions_that_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let writer = Writer::start(db.clone(), Layout::default(), WriterConfig::default());
+    // Every row in a bucket of its own: 60,000 blocks and dirty markers.
+    let body: String = (0..60_000i64)
+        .map(|i| format!("m,s=s{} v={i} {}\n", i % 50, i * 3_600_000_000_000))
+        .collect();
+    let outcome = writer.write(request("db", &body, None)).await.unwrap();
+    assert_eq!(outcome.written, 60_000);
+    assert_eq!(data_keys(&db).await, 60_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_write_wins_on_read() {
     let dir = tempfile::tempdir().unwrap();
     let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();

@@ -285,20 +285,10 @@ async fn series_key<D: KvDatabase>(
     window: &mut ReadWindow<D>,
     series: SeriesId,
 ) -> QueryResult<Arc<SeriesKey>> {
-    let mut attempts = 0;
-    loop {
-        match shared
-            .series
-            .key(window, &shared.layout, spec.tenant, series)
-            .await
-        {
-            Err(error) if error.is_retryable() && attempts < MAX_RETRIES => {
-                attempts += 1;
-                window.invalidate();
-            }
-            other => return other,
-        }
-    }
+    shared
+        .series
+        .key(window, &shared.layout, spec.tenant, series)
+        .await
 }
 
 /// Reads the buckets of a series starting in `[first, last]`, at most [`BUCKETS_PER_STEP`] of

@@ -4,9 +4,10 @@
 //! value of the tag key for a regex); conditions on several tags intersect. With no tag
 //! condition, the measurement-wide posting lists every series.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use tidemark_storage::cache::BoundedCache;
 use tidemark_storage::tsdb::{Layout, SeriesId, SeriesKey, TenantId};
 use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
@@ -85,26 +86,32 @@ async fn series_with<D: KvDatabase>(
     Ok(found)
 }
 
-/// Most series keys kept; the cache starts over when full (keys are small and re-read cheaply).
-const MAX_CACHED_SERIES: usize = 1 << 20;
+/// Memory of the cache of series keys.
+const SERIES_CACHE_BYTES: usize = 64 << 20;
 
-/// Series keys by id. A series id's key never changes once written, so entries need no expiry.
-#[derive(Debug, Default)]
+/// Series keys by id, bounded by bytes. A series id's key never changes once written, so
+/// entries need no expiry.
+#[derive(Debug)]
 pub(crate) struct SeriesCache {
-    keys: Mutex<HashMap<(TenantId, SeriesId), Arc<SeriesKey>>>,
+    keys: BoundedCache<(TenantId, SeriesId), Arc<SeriesKey>>,
+}
+
+impl Default for SeriesCache {
+    fn default() -> Self {
+        Self {
+            keys: BoundedCache::new(SERIES_CACHE_BYTES, |_, key| {
+                32 + key.measurement.len()
+                    + key
+                        .tags
+                        .iter()
+                        .map(|(name, value)| name.len() + value.len() + 48)
+                        .sum::<usize>()
+            }),
+        }
+    }
 }
 
 impl SeriesCache {
-    fn cached(&self, tenant: TenantId, series: SeriesId) -> Option<Arc<SeriesKey>> {
-        self.lock().get(&(tenant, series)).cloned()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(TenantId, SeriesId), Arc<SeriesKey>>> {
-        self.keys
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// The key of a series, from the cache or storage.
     pub(crate) async fn key<D: KvDatabase>(
         &self,
@@ -113,21 +120,21 @@ impl SeriesCache {
         tenant: TenantId,
         series: SeriesId,
     ) -> QueryResult<Arc<SeriesKey>> {
-        if let Some(key) = self.cached(tenant, series) {
+        if let Some(key) = self.keys.get(&(tenant, series)) {
             return Ok(key);
         }
-        let key = layout
-            .series_key(window.tx()?, tenant, series)
-            .await?
-            .ok_or_else(|| {
-                QueryError::Corrupt(format!("series {} has a posting but no record", series.0))
-            })?;
-        let key = Arc::new(key);
-        let mut keys = self.lock();
-        if keys.len() >= MAX_CACHED_SERIES {
-            keys.clear();
-        }
-        keys.insert((tenant, series), key.clone());
+        let found = window
+            .read(|tx| {
+                let layout = layout.clone();
+                Box::pin(async move {
+                    Ok::<_, QueryError>(layout.series_key(tx, tenant, series).await?)
+                })
+            })
+            .await?;
+        let key = Arc::new(found.ok_or_else(|| {
+            QueryError::Corrupt(format!("series {} has a posting but no record", series.0))
+        })?);
+        self.keys.insert((tenant, series), Arc::clone(&key));
         Ok(key)
     }
 }

@@ -425,28 +425,29 @@ impl Config {
     }
 }
 
-/// Parses `7d`, `36h`, `10m`, `30s` or a number of seconds.
+/// Parses `7d`, `36h`, `10m`, `30s`, `500ms` or a number of seconds.
 pub fn parse_duration(key: &'static str, text: &str) -> Result<std::time::Duration, ConfigError> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
         None => (text, "s"),
     };
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
+    let millis: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
         _ => 0,
     };
     match number.parse::<u64>() {
-        Ok(count) if seconds > 0 && !number.is_empty() => Ok(std::time::Duration::from_secs(
-            count.saturating_mul(seconds),
+        Ok(count) if millis > 0 && !number.is_empty() => Ok(std::time::Duration::from_millis(
+            count.saturating_mul(millis),
         )),
         _ => Err(ConfigError::Invalid {
             key,
-            message: format!("{text:?} is not a duration like 7d, 36h, 10m or 30s"),
+            message: format!("{text:?} is not a duration like 7d, 36h, 10m, 30s or 500ms"),
         }),
     }
 }

@@ -47,7 +47,7 @@ pub fn event_json(event: &TierEvent) -> serde_json::Value {
 pub fn stats_json(stats: &TierStats) -> serde_json::Value {
     json!({"event": "done", "partitions": stats.partitions, "files_written": stats.files_written,
         "rows": stats.rows, "bytes": stats.bytes, "files_retired": stats.files_retired,
-        "objects_deleted": stats.objects_deleted})
+        "objects_deleted": stats.objects_deleted, "failures": stats.failures})
 }
 
 /// `POST /api/v0/tier/run`: one pass over every database, so it needs an admin token (when

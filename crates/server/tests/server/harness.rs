@@ -33,7 +33,30 @@ impl TestServer {
 
     /// Starts a server on `data_dir` (which may hold earlier data) with extra flags.
     pub(crate) fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = binary()
+        Self::spawn(binary(), data_dir, extra)
+    }
+
+    /// Starts a server on a fresh data directory whose address space is capped at `bytes`
+    /// (`prlimit --as`): an allocation that escaped every bound would abort it.
+    pub(crate) fn start_capped(bytes: u64, extra: &[&str]) -> Self {
+        let scratch = tempfile::tempdir().expect("scratch dir");
+        let mut server = Self::start_capped_in(bytes, &scratch.path().join("data"), extra);
+        server._scratch = Some(scratch);
+        server
+    }
+
+    /// As [`Self::start_capped`], on `data_dir`.
+    pub(crate) fn start_capped_in(bytes: u64, data_dir: &Path, extra: &[&str]) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--as={bytes}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_tidemark"));
+        Self::spawn(command, data_dir, extra)
+    }
+
+    fn spawn(mut command: Command, data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = command
             .args([
                 "serve",
                 "--listen",

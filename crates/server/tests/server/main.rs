@@ -4,6 +4,7 @@ mod auth;
 mod clients;
 mod crash;
 mod harness;
+mod hostile;
 mod lifecycle;
 mod prom;
 mod prometheus;
