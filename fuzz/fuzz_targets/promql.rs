@@ -1,11 +1,14 @@
-//! Queries and parameters of the Prometheus API are untrusted: the PromQL text (parsed by
-//! `promql-parser`, evaluated by us over a small fixed dataset) and the times and durations of
-//! the request. None may panic.
+//! Queries and parameters of the Prometheus API are untrusted: the PromQL text (bounded and
+//! parsed as the server does, evaluated by us over a small fixed dataset under a budget) and
+//! the times and durations of the request. None may panic, overflow the stack or run away.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use promql_parser::label::Matchers;
-use tidemark_query::promql::{EvalParams, PromError, Series, SeriesSource, evaluate};
+use tidemark_query::promql::{
+    EvalParams, PromError, Series, SeriesSource, check_expression, evaluate,
+};
+use tidemark_query::{Budget, QueryLimits};
 use tidemark_server::prom_format::{PromParams, parse_duration, parse_time};
 
 struct Fixed(Vec<Series>);
@@ -39,9 +42,20 @@ fuzz_target!(|input: &[u8]| {
     let _ = parse_duration("step", &text);
     let params = PromParams::new(Some(&text), input);
     let _ = params.all("match[]");
+    // As the server does: the text's bounds first, then the parser.
+    let limits = QueryLimits::default();
+    if check_expression(&text, limits.max_expression_depth).is_err() {
+        return;
+    }
     let Ok(expr) = promql_parser::parser::parse(&text) else {
         return;
     };
+    // A short deadline and a small step budget, so a slow input is a finding, not a hang.
+    let limits = std::sync::Arc::new(QueryLimits {
+        max_steps: 100_000,
+        max_samples: 1_000_000,
+        ..limits
+    });
     let source = Fixed(vec![Series {
         labels: vec![
             ("__name__".into(), "m".into()),
@@ -59,6 +73,7 @@ fuzz_target!(|input: &[u8]| {
             default_subquery_step_ms: 60_000,
             instant,
         };
-        let _ = futures::executor::block_on(evaluate(&source, &expr, &params));
+        let budget = Budget::new(limits.clone(), std::time::Duration::from_secs(2));
+        let _ = futures::executor::block_on(evaluate(&source, &expr, &params, &budget));
     }
 });

@@ -13,7 +13,7 @@ const WORD_OPERATORS: [&str; 4] = ["and", "or", "unless", "atan2"];
 
 /// Fails when `text` nests brackets deeper than `max_depth` or holds more than
 /// `8 × max_depth` operators (outside string literals and comments).
-pub(crate) fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
+pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
     let max_operators = max_depth.saturating_mul(8);
     let bytes = text.as_bytes();
     let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
