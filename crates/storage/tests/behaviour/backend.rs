@@ -13,6 +13,12 @@ pub(crate) trait Backend: Sized + Send + Sync + 'static {
     fn directory(&self) -> Option<&std::path::Path>;
     /// Key prefix isolating this case from others sharing the database.
     fn prefix(&self) -> &[u8];
+    /// Reads at a read version older than 5 s may still succeed: FDB's client answers keys the
+    /// transaction already read from its cache, and a storage server keeps old versions until
+    /// it has made newer ones durable, so under load it serves them a while longer. Commits of
+    /// such transactions always fail. The embedded backend fails every such read, the side of
+    /// FDB's behaviour that code must already handle.
+    const LENIENT_OLD_READS: bool = false;
 }
 
 pub(crate) struct Embedded {
@@ -60,8 +66,15 @@ pub(crate) struct Fdb {
 impl Backend for Fdb {
     type Db = tidemark_storage::fdb::FdbKv;
 
+    const LENIENT_OLD_READS: bool = true;
+
     fn start(case: &str) -> Option<Self> {
         let Ok(cluster_file) = std::env::var("FDB_CLUSTER_FILE") else {
+            // CI sets TIDEMARK_REQUIRE_FDB=1: there a missing cluster fails instead of skipping.
+            assert!(
+                std::env::var("TIDEMARK_REQUIRE_FDB").as_deref() != Ok("1"),
+                "FDB_CLUSTER_FILE is not set but TIDEMARK_REQUIRE_FDB=1 (case {case})"
+            );
             eprintln!("NOTICE: FDB_CLUSTER_FILE is not set; skipping FDB case {case}");
             return None;
         };
