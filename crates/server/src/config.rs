@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-pub use args::ServeArgs;
+pub use args::{ServeArgs, StorageArgs};
 use file::FileConfig;
 pub use limits::{HttpArgs, HttpSettings, IngestArgs, IngestSettings, QueryArgs, QuerySettings};
 
@@ -177,18 +177,20 @@ pub struct StorageConfig {
     /// FDB cluster file (FDB's default when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fdb_cluster_file: Option<PathBuf>,
+    /// Name of the root subspace of every key.
+    pub root: String,
 }
 
 impl Config {
     /// Resolves flags and environment (already merged by clap) over the file and the defaults.
     pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
-        let file = match &args.config {
+        let file = match &args.store.config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
         };
         let config = Self {
             version: CONFIG_VERSION,
-            data_dir: pick(args.data_dir.clone(), file.data_dir, || {
+            data_dir: pick(args.store.data_dir.clone(), file.data_dir, || {
                 PathBuf::from("./data")
             }),
             listen: pick(args.listen, file.listen, || {
@@ -252,19 +254,44 @@ impl Config {
             query: QuerySettings::resolve(&args.query, file.query)?,
             http: HttpSettings::resolve(&args.http, file.http)?,
             storage: StorageConfig {
-                backend: pick(args.storage, file.storage.backend, StorageBackend::default),
+                backend: pick(
+                    args.store.storage,
+                    file.storage.backend,
+                    StorageBackend::default,
+                ),
                 fdb_cluster_file: args
+                    .store
                     .fdb_cluster_file
                     .clone()
                     .or(file.storage.fdb_cluster_file),
+                root: pick(args.store.storage_root.clone(), file.storage.root, || {
+                    tidemark_storage::keys::DEFAULT_ROOT.to_owned()
+                }),
             },
         };
+        config.check_storage_root()?;
         config.tiering_config()?;
         config.writer_config()?;
         config.query_limits()?;
         config.listener_limits()?;
         config.body_limits()?;
         Ok(config)
+    }
+
+    /// The key layout: everything under the root subspace `(storage.root,)`.
+    pub fn layout(&self) -> tidemark_storage::tsdb::Layout {
+        tidemark_storage::tsdb::Layout::named(&self.storage.root)
+    }
+
+    fn check_storage_root(&self) -> Result<(), ConfigError> {
+        let root = &self.storage.root;
+        if root.is_empty() || root.len() > 64 || root.chars().any(|c| c.is_control()) {
+            return Err(ConfigError::Invalid {
+                key: "storage.root",
+                message: format!("{root:?}: 1 to 64 bytes without control characters"),
+            });
+        }
+        Ok(())
     }
 
     /// The writer's settings, with the `[ingest]` bounds (refused when they could not keep

@@ -23,6 +23,7 @@ pub mod remote_write;
 pub mod serve;
 pub mod sql;
 pub mod state;
+pub mod storage;
 pub mod tier;
 pub mod v1;
 pub mod write;

@@ -6,14 +6,17 @@
 //! content type is `application/grpc*`, to the REST router otherwise. With a certificate
 //! configured, connections are TLS with ALPN offering `h2` and `http/1.1`.
 
+mod activity;
+
+use activity::{Activity, InFlight, Watched, idle};
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use http::{Request, Response, header};
@@ -23,7 +26,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -160,86 +162,12 @@ where
     }
 }
 
-/// A connection's last activity (ms since the connection opened), shared between its I/O and
-/// the watchdog that closes it when idle.
-#[derive(Debug)]
-struct Activity {
-    opened: Instant,
-    last_ms: AtomicU64,
-}
-
-impl Activity {
-    fn touch(&self) {
-        let now = self.opened.elapsed().as_millis() as u64;
-        self.last_ms.store(now, Ordering::Relaxed);
-    }
-
-    fn idle_for(&self) -> Duration {
-        let now = self.opened.elapsed().as_millis() as u64;
-        Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
-    }
-}
-
-/// A stream that records when bytes last moved either way.
-struct Watched<S> {
-    inner: S,
-    activity: Arc<Activity>,
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(written)) if written > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// Resolves once `activity` has been idle for `limit`.
-async fn idle(activity: Arc<Activity>, limit: Duration) {
-    loop {
-        let quiet = activity.idle_for();
-        if quiet >= limit {
-            return;
-        }
-        tokio::time::sleep(limit - quiet).await;
-    }
-}
-
 /// Serves `http` and `grpc` on `listener` until `shutdown` resolves, then drains connections.
 ///
 /// Every connection is bounded: at most `limits.max_connections` are open (one more is closed
 /// on accept, counted in `/metrics`), HTTP/1.1 headers must arrive within
 /// `header_read_timeout`, HTTP/2 streams and headers are capped, and a connection that moves no
-/// byte for `idle_timeout` is closed. Slow clients therefore cannot hold descriptors.
+/// byte for `idle_timeout` while no request is in flight is closed. Slow clients therefore cannot hold descriptors.
 pub async fn serve<G, B>(
     listener: TcpListener,
     http: axum::Router,
@@ -294,17 +222,14 @@ pub async fn serve<G, B>(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(dispatch.clone());
+        let activity = Arc::new(Activity::new());
+        let service = TowerToHyperService::new(InFlight::new(dispatch.clone(), &activity));
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let idle_timeout = limits.idle_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            let activity = Arc::new(Activity {
-                opened: Instant::now(),
-                last_ms: AtomicU64::new(0),
-            });
             let stream = Watched {
                 inner: stream,
                 activity: Arc::clone(&activity),

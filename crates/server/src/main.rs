@@ -67,6 +67,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Declared before every runtime, so dropped after them: FoundationDB's network (if a command
+    // opened FDB) stops only once no database handle is left.
+    let _network = tidemark_server::storage::NetworkScope::new();
     match cli.command {
         Command::Serve(args) => {
             let config = tidemark_server::config::Config::resolve(&args)?;

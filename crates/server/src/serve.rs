@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tidemark_ingest::Writer;
+use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::Layout;
-use tidemark_storage::{EmbeddedKv, EmbeddedOptions, KvDatabase};
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
@@ -16,19 +16,6 @@ use crate::{http, listener};
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tidemark_query::QueryEngine;
 
-/// Opens the embedded storage of a data directory.
-pub fn open_embedded(config: &Config) -> anyhow::Result<EmbeddedKv> {
-    let path = config.data_dir.join("kv");
-    std::fs::create_dir_all(&path)
-        .with_context(|| format!("cannot create data directory {}", path.display()))?;
-    EmbeddedKv::open(&path, EmbeddedOptions::default()).with_context(|| {
-        format!(
-            "cannot open embedded storage in {} (is another tidemark using this data directory?)",
-            path.display()
-        )
-    })
-}
-
 /// Opens the cold tier's object store and claims it for the deployment of `db` (refusing a
 /// store that holds someone else's objects; see `tidemark_storage::cold::deployment`).
 pub async fn open_cold_store<D: KvDatabase>(
@@ -38,7 +25,7 @@ pub async fn open_cold_store<D: KvDatabase>(
     let store =
         tidemark_storage::cold::ColdStore::open(&config.object_store_config(), &config.data_dir)
             .context("cannot open the object store of the cold tier")?
-            .claim(db, &Layout::default())
+            .claim(db, &config.layout())
             .await
             .context("cannot use the object store of the cold tier")?;
     tracing::info!(store = store.description(), "cold tier");
@@ -47,53 +34,26 @@ pub async fn open_cold_store<D: KvDatabase>(
 
 /// Runs the server with a resolved configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    match config.storage.backend {
-        StorageBackend::Embedded => {
-            // A fresh data directory holds no token: refuse before creating anything.
-            if !config.data_dir.join("kv").exists() {
-                config.check_exposure(false)?;
-            }
-            let db = open_embedded(&config)?;
-            tracing::info!(path = %config.data_dir.join("kv").display(), "opened embedded storage");
-            serve(db, &config).await
-        }
-        StorageBackend::Fdb => serve_fdb(&config).await,
+    // A fresh embedded data directory holds no token: refuse before creating anything.
+    if config.storage.backend == StorageBackend::Embedded && !config.data_dir.join("kv").exists() {
+        config.check_exposure(false)?;
     }
+    let storage = crate::storage::open(&config)?;
+    crate::with_db!(storage, db => serve(db, &config).await)
 }
 
-#[cfg(feature = "fdb")]
-async fn serve_fdb(config: &Config) -> anyhow::Result<()> {
-    // SAFETY: booted once, here; the guard lives until serving ends, just before exit.
-    let _network = unsafe { tidemark_storage::fdb::start_network() };
-    let cluster_file = config
-        .storage
-        .fdb_cluster_file
-        .as_ref()
-        .map(|path| path.to_string_lossy().into_owned());
-    let db = tidemark_storage::fdb::FdbKv::open(cluster_file.as_deref())
-        .context("cannot connect to FoundationDB")?;
-    serve(db, config).await
-}
-
-#[cfg(not(feature = "fdb"))]
-async fn serve_fdb(_config: &Config) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "this tidemark was built without FoundationDB support; rebuild with `--features fdb` \
-         (needs libclang and libfdb_c) or use `--storage embedded`"
-    )
-}
-
-async fn tokens_exist<D: KvDatabase>(db: &D) -> anyhow::Result<bool> {
+async fn tokens_exist<D: KvDatabase>(db: &D, layout: &Layout) -> anyhow::Result<bool> {
     let tx = db.create_transaction()?;
-    Ok(Layout::default().any_token(&tx).await?)
+    Ok(layout.any_token(&tx).await?)
 }
 
 async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     let exposed = !config.listen.ip().is_loopback();
+    let layout = config.layout();
     config
-        .check_exposure(tokens_exist(&db).await?)
+        .check_exposure(tokens_exist(&db, &layout).await?)
         .map_err(|error: ConfigError| anyhow::anyhow!(error))?;
-    let writer = Writer::start(db.clone(), Layout::default(), config.writer_config()?);
+    let writer = Writer::start(db.clone(), layout.clone(), config.writer_config()?);
     let compaction = tidemark_tiering::CompactionConfig {
         seal_after: std::time::Duration::from_secs(config.compaction_seal_after_seconds),
         ..tidemark_tiering::CompactionConfig::default()
@@ -102,7 +62,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     tokio::spawn(tidemark_tiering::run_compaction_loop(
         coordinator.clone(),
         db.clone(),
-        Layout::default(),
+        layout.clone(),
         compaction,
     ));
     let tiering = config.tiering_config()?;
@@ -110,14 +70,14 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     tokio::spawn(tidemark_tiering::run_tiering_loop(
         coordinator.clone(),
         db.clone(),
-        Layout::default(),
+        layout.clone(),
         cold_store.clone(),
         tiering.clone(),
     ));
-    let auth = Auth::new(db.clone(), Layout::default(), exposed);
+    let auth = Auth::new(db.clone(), layout.clone(), exposed);
     let query = QueryEngine::new(
         db.clone(),
-        Layout::default(),
+        layout.clone(),
         config.query_config(Some(cold_store.clone()))?,
     )?;
     // Before anything records: the engine's `/metrics` start counting from here.
@@ -134,6 +94,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
             cold_store,
             tiering,
             coordinator,
+            layout,
         },
     ));
     let tls = match &config.tls {

@@ -54,6 +54,8 @@ pub struct StateOptions {
     pub tiering: TieringConfig,
     /// Who runs background passes.
     pub coordinator: Arc<Coordinator>,
+    /// The key layout (the configured root subspace).
+    pub layout: Layout,
 }
 
 impl<D: KvDatabase> AppState<D> {
@@ -67,7 +69,7 @@ impl<D: KvDatabase> AppState<D> {
     ) -> Self {
         Self {
             db,
-            layout: Layout::default(),
+            layout: options.layout,
             writer,
             auth,
             query,

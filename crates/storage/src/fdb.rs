@@ -32,6 +32,42 @@ pub unsafe fn start_network() -> NetworkGuard {
     unsafe { foundationdb::boot() }
 }
 
+/// How often FDB's own client-side fault injection ("client buggify") fires: with it, requests
+/// fail the way a troubled cluster makes them fail, `commit_unknown_result` (for commits that
+/// did and did not apply) among them. For tests of the layers above; never in a server.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientFaults {
+    /// Percent of the client's fault sections that are active in this process.
+    pub activated_percent: i32,
+    /// Percent of the times an active section runs that it fires.
+    pub fired_percent: i32,
+}
+
+/// [`start_network`] with FDB's client fault injection enabled.
+///
+/// # Safety
+/// As [`start_network`].
+pub unsafe fn start_network_with_faults(faults: ClientFaults) -> KvResult<NetworkGuard> {
+    use foundationdb::options::NetworkOption;
+    let builder = foundationdb::api::FdbApiBuilder::default()
+        .build()
+        .map_err(kv_error)?
+        .set_option(NetworkOption::ClientBuggifyEnable)
+        .and_then(|builder| {
+            builder.set_option(NetworkOption::ClientBuggifySectionActivatedProbability(
+                faults.activated_percent,
+            ))
+        })
+        .and_then(|builder| {
+            builder.set_option(NetworkOption::ClientBuggifySectionFiredProbability(
+                faults.fired_percent,
+            ))
+        })
+        .map_err(kv_error)?;
+    // SAFETY: the caller upholds FDB's once-per-process and drop-before-exit rules.
+    unsafe { builder.boot() }.map_err(kv_error)
+}
+
 fn kv_error(error: FdbError) -> KvError {
     KvError::from_code(error.code())
 }

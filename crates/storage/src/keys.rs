@@ -17,9 +17,18 @@ pub const MAX_TRANSACTION_BYTES: u64 = 10_000_000;
 /// First key of FDB's system keyspace; user keys must sort below it.
 pub const SYSTEM_KEYSPACE_BEGIN: &[u8] = b"\xff";
 
+/// The name of the default root subspace.
+pub const DEFAULT_ROOT: &str = "tm";
+
 /// The root subspace every Tidemark key lives under: the tuple `("tm",)`.
 pub fn root() -> Subspace {
-    Subspace::all().subspace(&("tm",))
+    named_root(DEFAULT_ROOT)
+}
+
+/// The root subspace `(name,)`: deployments (or tests) sharing one FDB cluster each use their
+/// own name, and nothing of one is inside another's ranges.
+pub fn named_root(name: &str) -> Subspace {
+    Subspace::all().subspace(&(name,))
 }
 
 /// The first key after `key` in byte order: `key + \x00`.

@@ -47,6 +47,11 @@ impl Layout {
         Self { root }
     }
 
+    /// A layout under the root subspace `(name,)` (see [`crate::keys::named_root`]).
+    pub fn named(name: &str) -> Self {
+        Self::with_root(crate::keys::named_root(name))
+    }
+
     /// `("tenant", name)` → tenant record.
     pub fn tenant(&self, name: &str) -> Vec<u8> {
         self.root.pack(&("tenant", name))

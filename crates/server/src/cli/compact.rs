@@ -1,20 +1,18 @@
 //! `tidemark compact`: one compaction pass over a stopped server's data directory.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use tidemark_storage::tsdb::Layout;
 use tidemark_tiering::{CompactionConfig, CompactionStats, compact_sealed};
 
-use crate::config::{Config, ServeArgs};
+use crate::config::{Config, ServeArgs, StorageArgs};
 
 /// `compact` arguments.
 #[derive(Debug, Args)]
 pub struct CompactArgs {
-    /// Data directory of the (stopped) server [default: ./data].
-    #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// The server's storage (with the embedded backend, the server must be stopped).
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Compact buckets that ended at least this many seconds ago.
     #[arg(long, default_value_t = 600)]
     pub seal_after_seconds: u64,
@@ -26,17 +24,24 @@ pub struct CompactArgs {
 /// Runs one pass; returns its statistics.
 pub async fn compact(args: CompactArgs) -> anyhow::Result<CompactionStats> {
     let config = Config::resolve(&ServeArgs {
-        data_dir: args.data_dir.clone(),
+        store: args.storage.clone(),
         ..ServeArgs::default()
     })?;
-    let db = crate::serve::open_embedded(&config)?;
+    let storage = crate::storage::open(&config)?;
     let compaction = CompactionConfig {
         seal_after: Duration::from_secs(args.seal_after_seconds),
         ..CompactionConfig::default()
     };
-    let stats = compact_sealed(&db, &Layout::default(), &compaction).await?;
+    let stats =
+        crate::with_db!(&storage, db => compact_sealed(db, &config.layout(), &compaction).await?);
     if args.settle {
-        db.settle_storage()?;
+        match &storage {
+            crate::storage::Storage::Embedded(db) => db.settle_storage()?,
+            #[cfg(feature = "fdb")]
+            crate::storage::Storage::Fdb(_) => {
+                tracing::warn!("--settle applies to the embedded storage engine only")
+            }
+        }
     }
     Ok(stats)
 }

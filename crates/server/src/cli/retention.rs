@@ -2,13 +2,11 @@
 //! its tenant settings and honoured by every tiering pass (over the server-wide defaults).
 //! Like tokens, it is set on a stopped server's data directory.
 
-use std::path::PathBuf;
-
 use clap::Args;
-use tidemark_storage::tsdb::{Layout, RetentionSettings};
+use tidemark_storage::tsdb::RetentionSettings;
 use tidemark_storage::{KvError, RunOptions, run};
 
-use crate::config::{Config, ServeArgs, parse_duration};
+use crate::config::{Config, ServeArgs, StorageArgs, parse_duration};
 
 /// `retention` arguments.
 #[derive(Debug, Args)]
@@ -22,9 +20,9 @@ pub struct RetentionArgs {
     /// How long its data is kept at all, e.g. `400d` (`default`: the server's setting).
     #[arg(long)]
     pub total: Option<String>,
-    /// Data directory of the (stopped) server [default: ./data].
-    #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// The server's storage (with the embedded backend, the server must be stopped).
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// A flag's change: `None` keeps the stored value, `Some(None)` restores the server default.
@@ -39,15 +37,15 @@ fn change(key: &'static str, text: Option<&str>) -> anyhow::Result<Option<Option
 /// Updates the database's retention and returns the settings now stored.
 pub async fn set(args: RetentionArgs) -> anyhow::Result<RetentionSettings> {
     let config = Config::resolve(&ServeArgs {
-        data_dir: args.data_dir.clone(),
+        store: args.storage.clone(),
         ..ServeArgs::default()
     })?;
-    let db = crate::serve::open_embedded(&config)?;
-    let layout = Layout::default();
+    let storage = crate::storage::open(&config)?;
+    let layout = config.layout();
     let hot = change("--hot", args.hot.as_deref())?;
     let total = change("--total", args.total.as_deref())?;
     // Read-modify-write in one transaction: the setting not given keeps its stored value.
-    let settings = run(&db, RunOptions::idempotent(), |tx, _| {
+    let settings = crate::with_db!(&storage, db => run(db, RunOptions::idempotent(), |tx, _| {
         let (layout, name) = (layout.clone(), args.db.clone());
         Box::pin(async move {
             let Some(tenant) = layout.tenant_id(tx, &name).await? else {
@@ -62,7 +60,7 @@ pub async fn set(args: RetentionArgs) -> anyhow::Result<RetentionSettings> {
             Ok::<_, KvError>(Some(settings))
         })
     })
-    .await?
+    .await?)
     .ok_or_else(|| anyhow::anyhow!("database {:?} not found", args.db))?;
     Ok(settings)
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use futures::StreamExt;
-use tidemark_storage::tsdb::Layout;
+use tidemark_storage::KvDatabase;
 use tidemark_tiering::{TenantStatus, TierEvent, Tierer, tier_status};
 
 use crate::config::{Config, ServeArgs};
@@ -110,12 +110,16 @@ pub async fn run(args: TierArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::resolve(&args.serve)?;
-    let db = crate::serve::open_embedded(&config)?;
-    let store = crate::serve::open_cold_store(&config, &db).await?;
+    let storage = crate::storage::open(&config)?;
+    crate::with_db!(&storage, db => pass(db, &config).await)
+}
+
+async fn pass<D: KvDatabase>(db: &D, config: &Config) -> anyhow::Result<()> {
+    let store = crate::serve::open_cold_store(config, db).await?;
     let tiering = config.tiering_config()?;
     let tierer = Tierer {
-        db: &db,
-        layout: &Layout::default(),
+        db,
+        layout: &config.layout(),
         store: &store,
         config: &tiering,
     };
@@ -123,6 +127,19 @@ pub async fn run(args: TierArgs) -> anyhow::Result<()> {
     let stats = tierer.run_pass(&report).await?;
     print_event(&stats_json(&stats));
     Ok(())
+}
+
+async fn local_status<D: KvDatabase>(
+    db: &D,
+    config: &Config,
+) -> anyhow::Result<(Vec<TenantStatus>, String)> {
+    let store = crate::serve::open_cold_store(config, db).await?;
+    let progress = |database: &str| eprintln!("scanning {database}...");
+    let tiering = config.tiering_config()?;
+    Ok((
+        tier_status(db, &config.layout(), &tiering, None, &progress).await?,
+        store.description().to_string(),
+    ))
 }
 
 /// `tidemark tier status`.
@@ -142,14 +159,8 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         )
     } else {
         let config = Config::resolve(&args.serve)?;
-        let db = crate::serve::open_embedded(&config)?;
-        let store = crate::serve::open_cold_store(&config, &db).await?;
-        let progress = |database: &str| eprintln!("scanning {database}...");
-        let tiering = config.tiering_config()?;
-        (
-            tier_status(&db, &Layout::default(), &tiering, None, &progress).await?,
-            store.description().to_string(),
-        )
+        let storage = crate::storage::open(&config)?;
+        crate::with_db!(&storage, db => local_status(db, &config).await?)
     };
     println!("object store: {store}");
     println!(

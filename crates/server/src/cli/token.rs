@@ -1,13 +1,11 @@
 //! `tidemark token create`: mints a token, stores only its hash, prints it once.
 
-use std::path::PathBuf;
-
 use clap::{Args, Subcommand};
 use rand::RngCore;
-use tidemark_storage::tsdb::{Layout, Permissions, TokenGrant};
+use tidemark_storage::tsdb::{Permissions, TokenGrant};
 use tidemark_storage::{KvTransaction, RunOptions, run};
 
-use crate::config::{Config, ServeArgs};
+use crate::config::{Config, ServeArgs, StorageArgs};
 
 /// Token commands.
 #[derive(Debug, Subcommand)]
@@ -32,18 +30,18 @@ pub struct CreateArgs {
     /// Allow writes.
     #[arg(long)]
     pub write: bool,
-    /// Data directory of the (stopped) server [default: ./data].
-    #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    /// The server's storage (with the embedded backend, the server must be stopped).
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Creates the token in the data directory's storage and returns it.
 pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
     let config = Config::resolve(&ServeArgs {
-        data_dir: args.data_dir.clone(),
+        store: args.storage.clone(),
         ..ServeArgs::default()
     })?;
-    let db = crate::serve::open_embedded(&config)?;
+    let storage = crate::storage::open(&config)?;
     // Neither flag means both: a token nobody can use is never what was meant.
     let permissions = if args.read || args.write {
         Permissions {
@@ -73,9 +71,9 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
         },
         _ => TokenGrant::admin(),
     };
-    let layout = Layout::default();
+    let layout = config.layout();
     let stored = token.clone();
-    run(&db, RunOptions::idempotent(), move |tx, _| {
+    crate::with_db!(&storage, db => run(db, RunOptions::idempotent(), move |tx, _| {
         let layout = layout.clone();
         let grant = grant.clone();
         let token = stored.clone();
@@ -84,6 +82,6 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
             tx.get_read_version().await.map(|_| ())
         })
     })
-    .await?;
+    .await?);
     Ok(token)
 }

@@ -9,27 +9,40 @@ use clap::Args;
 use super::StorageBackend;
 use super::limits::{HttpArgs, IngestArgs, QueryArgs};
 
-/// `tidemark serve` flags. Every flag also reads a `TIDEMARK_*` variable.
+/// Where the data lives: the flags of `serve` that every command opening storage itself
+/// (`token`, `compact`, `retention`, `tier` without `--url`) shares.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
+pub struct StorageArgs {
     /// TOML configuration file.
     #[arg(long, env = "TIDEMARK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Directory of the embedded storage and local object store [default: ./data].
     #[arg(long, env = "TIDEMARK_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address of the listener serving HTTP and gRPC (Flight SQL) [default: 127.0.0.1:8181].
-    #[arg(long, env = "TIDEMARK_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Log filter, e.g. `info` or `tidemark=debug,info` [default: info].
-    #[arg(long, env = "TIDEMARK_LOG_LEVEL", value_name = "FILTER")]
-    pub log_level: Option<String>,
     /// Storage backend of the hot tier [default: embedded].
     #[arg(long, env = "TIDEMARK_STORAGE", value_enum)]
     pub storage: Option<StorageBackend>,
     /// FDB cluster file, for `--storage fdb` [default: FDB's default cluster file].
     #[arg(long, env = "TIDEMARK_FDB_CLUSTER_FILE", value_name = "FILE")]
     pub fdb_cluster_file: Option<PathBuf>,
+    /// Name of the root subspace holding every key; deployments sharing one FDB cluster each
+    /// need their own [default: tm].
+    #[arg(long, env = "TIDEMARK_STORAGE_ROOT", value_name = "NAME")]
+    pub storage_root: Option<String>,
+}
+
+/// `tidemark serve` flags. Every flag also reads a `TIDEMARK_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Where the data lives.
+    #[command(flatten)]
+    pub store: StorageArgs,
+    /// Address of the listener serving HTTP and gRPC (Flight SQL) [default: 127.0.0.1:8181].
+    #[arg(long, env = "TIDEMARK_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Log filter, e.g. `info` or `tidemark=debug,info` [default: info].
+    #[arg(long, env = "TIDEMARK_LOG_LEVEL", value_name = "FILTER")]
+    pub log_level: Option<String>,
     /// Largest write body in bytes, before and after gzip decompression [default: 10485760].
     #[arg(long, env = "TIDEMARK_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,

@@ -72,4 +72,5 @@ pub(super) struct FileTls {
 pub(super) struct FileStorage {
     pub(super) backend: Option<StorageBackend>,
     pub(super) fdb_cluster_file: Option<PathBuf>,
+    pub(super) root: Option<String>,
 }

@@ -30,7 +30,10 @@ fn defaults_apply_without_flags_or_file() {
 fn flags_override_the_file_and_the_file_overrides_defaults() {
     let file = write_file("version = 1\ndata_dir = \"/from/file\"\nlisten = \"127.0.0.1:9000\"\n");
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         listen: Some("127.0.0.1:9999".parse().unwrap()),
         ..ServeArgs::default()
     };
@@ -44,14 +47,20 @@ fn flags_override_the_file_and_the_file_overrides_defaults() {
 fn unknown_keys_and_versions_are_rejected_with_the_file_named() {
     let file = write_file("listen_addr = \"127.0.0.1:1\"\n");
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         ..ServeArgs::default()
     };
     let error = Config::resolve(&args).unwrap_err().to_string();
     assert!(error.contains("listen_addr"), "{error}");
     let file = write_file("version = 2\n");
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         ..ServeArgs::default()
     };
     assert!(matches!(
@@ -67,7 +76,10 @@ fn the_example_file_is_valid_and_tls_needs_both_files() {
         "/../../config/tidemark.example.toml"
     );
     let args = ServeArgs {
-        config: Some(PathBuf::from(example)),
+        store: StorageArgs {
+            config: Some(PathBuf::from(example)),
+            ..StorageArgs::default()
+        },
         ..ServeArgs::default()
     };
     let config = Config::resolve(&args).unwrap();
@@ -75,7 +87,10 @@ fn the_example_file_is_valid_and_tls_needs_both_files() {
     assert!(config.tls.is_none());
     let file = write_file("[tls]\ncert = \"/c.pem\"\n");
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         ..ServeArgs::default()
     };
     assert!(matches!(
@@ -83,7 +98,10 @@ fn the_example_file_is_valid_and_tls_needs_both_files() {
         Err(ConfigError::HalfTls("certificate"))
     ));
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         tls_key: Some(PathBuf::from("/k.pem")),
         ..ServeArgs::default()
     };
@@ -129,7 +147,10 @@ fn every_flag_is_documented() {
 fn limits_come_from_flags_files_and_defaults() {
     let file = write_file("[query]\nmax_samples = 10\n[ingest]\nmax_tag_value_bytes = 100\n");
     let args = ServeArgs {
-        config: Some(file.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         query: QueryArgs {
             query_max_series: Some(5),
             ..QueryArgs::default()
@@ -145,9 +166,40 @@ fn limits_come_from_flags_files_and_defaults() {
     );
     let bad = write_file("[ingest]\nmax_tag_value_bytes = 20000\n");
     let args = ServeArgs {
-        config: Some(bad.path().to_path_buf()),
+        store: StorageArgs {
+            config: Some(bad.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
         ..ServeArgs::default()
     };
     let error = Config::resolve(&args).unwrap_err().to_string();
     assert!(error.contains("max_tag_value_bytes"), "{error}");
+}
+
+#[test]
+fn storage_root_names_the_layout_and_is_checked() {
+    let default = Config::resolve(&ServeArgs::default()).unwrap();
+    assert_eq!(default.storage.root, "tm");
+    assert_eq!(
+        default.layout().tenant("x"),
+        tidemark_storage::tsdb::Layout::default().tenant("x"),
+        "the default root is the layout every existing deployment has"
+    );
+    let file = write_file("version = 1\n[storage]\nroot = \"blue\"\n");
+    let args = |root: Option<&str>| ServeArgs {
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            storage_root: root.map(str::to_owned),
+            ..StorageArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    assert_eq!(Config::resolve(&args(None)).unwrap().storage.root, "blue");
+    let green = Config::resolve(&args(Some("green"))).unwrap();
+    assert_eq!(green.storage.root, "green");
+    assert_ne!(green.layout().tenant("x"), default.layout().tenant("x"));
+    for bad in ["", "a\nb"] {
+        let error = Config::resolve(&args(Some(bad))).unwrap_err();
+        assert!(error.to_string().contains("storage.root"), "{error}");
+    }
 }

@@ -1,4 +1,9 @@
 //! Starts the real `tidemark` binary on an ephemeral loopback port with a scratch data directory.
+//!
+//! With `TIDEMARK_TEST_STORAGE=fdb` every server and every storage command runs on the
+//! FoundationDB cluster of `FDB_CLUSTER_FILE`, with the binary at `TIDEMARK_TEST_BINARY` (one
+//! built with `--features fdb`); each data directory gets its own root subspace in the shared
+//! cluster, so cases stay apart and a restart on the same directory finds its data.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,8 +22,51 @@ pub(crate) struct TestServer {
     _scratch: Option<tempfile::TempDir>,
 }
 
+/// The binary under test: this build's, or `TIDEMARK_TEST_BINARY`.
+fn binary_path() -> PathBuf {
+    std::env::var_os("TIDEMARK_TEST_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tidemark")))
+}
+
+/// The binary, for commands that do not open storage (`query`, `write`, `--help`).
 pub(crate) fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
+    Command::new(binary_path())
+}
+
+/// Whether this run serves from FoundationDB (`TIDEMARK_TEST_STORAGE=fdb`).
+pub(crate) fn on_fdb() -> bool {
+    std::env::var("TIDEMARK_TEST_STORAGE").as_deref() == Ok("fdb")
+}
+
+/// The binary, for a command working on the storage of `data_dir` (`serve`, `token`,
+/// `compact`, `retention`, `tier` without `--url`): its data directory, and on FDB the
+/// cluster and this directory's root subspace, go in through the environment.
+pub(crate) fn storage_binary(data_dir: &Path) -> Command {
+    let mut command = binary();
+    storage_env(&mut command, data_dir);
+    command
+}
+
+fn storage_env(command: &mut Command, data_dir: &Path) {
+    command.env("TIDEMARK_DATA_DIR", data_dir);
+    if on_fdb() {
+        let cluster = std::env::var("FDB_CLUSTER_FILE")
+            .expect("TIDEMARK_TEST_STORAGE=fdb needs FDB_CLUSTER_FILE");
+        command
+            .env("TIDEMARK_STORAGE", "fdb")
+            .env("TIDEMARK_FDB_CLUSTER_FILE", cluster)
+            .env("TIDEMARK_STORAGE_ROOT", storage_root(data_dir));
+    }
+}
+
+/// The root subspace of `data_dir`'s data on a shared cluster: unique per directory (the
+/// scratch directories are unique), the same for every process working on it.
+pub(crate) fn storage_root(data_dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    format!("test-{:016x}", hasher.finish())
 }
 
 impl TestServer {
@@ -51,11 +99,12 @@ impl TestServer {
         command
             .arg(format!("--as={bytes}"))
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_tidemark"));
+            .arg(binary_path());
         Self::spawn(command, data_dir, extra)
     }
 
     fn spawn(mut command: Command, data_dir: &Path, extra: &[&str]) -> Self {
+        storage_env(&mut command, data_dir);
         let mut child = command
             .args([
                 "serve",

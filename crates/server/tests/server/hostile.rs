@@ -104,7 +104,7 @@ impl Watchdog {
                         .push(format!("status {}", response.status())),
                     Err(error) => report
                         .slow_or_failed_health
-                        .push(format!("after {:?}: {error}", started.elapsed())),
+                        .push(format!("after {:?}: {error:?}", started.elapsed())),
                 }
                 report.peak_rss = report.peak_rss.max(resident_bytes(pid));
                 round += 1;

@@ -1,7 +1,7 @@
 //! Starting, answering health checks, refusing unsafe configurations, stopping cleanly.
 
 use crate::TestServer;
-use crate::harness::binary;
+use crate::harness::{binary, storage_binary};
 
 #[tokio::test]
 async fn serves_health_from_a_fresh_data_dir() {
@@ -13,9 +13,10 @@ async fn serves_health_from_a_fresh_data_dir() {
     let body: serde_json::Value = response.json().await.expect("json body");
     assert_eq!(body["status"], "pass");
     assert_eq!(body["name"], "tidemark");
-    assert!(
+    assert_eq!(
         server.data_dir().join("kv").is_dir(),
-        "embedded storage lives in the data dir"
+        !crate::harness::on_fdb(),
+        "embedded storage lives in the data dir; FDB's does not"
     );
     let missing = reqwest::get(server.url("/no-such-route")).await.unwrap();
     assert_eq!(missing.status(), 404);
@@ -42,7 +43,7 @@ async fn stops_on_sigterm_and_restarts_on_the_same_data() {
 #[test]
 fn refuses_to_listen_beyond_loopback_without_auth() {
     let scratch = tempfile::tempdir().unwrap();
-    let output = binary()
+    let output = storage_binary(scratch.path())
         .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
         .arg(scratch.path())
         .output()

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::TestServer;
 use crate::clients;
-use crate::harness::binary;
+use crate::harness::storage_binary;
 
 const MINUTE: i64 = 60_000_000_000;
 const DAY: i64 = 24 * 60 * MINUTE;
@@ -336,7 +336,7 @@ async fn retention_expires_both_tiers() {
 
 /// Runs `tidemark tier run` offline on `data_dir`, stopping at `step`, then SIGKILLs it.
 fn run_and_kill_at(data_dir: &Path, step: &str) {
-    let mut child = binary()
+    let mut child = storage_binary(data_dir)
         .args(["tier", "run", "--data-dir"])
         .arg(data_dir)
         .args([
@@ -495,7 +495,7 @@ async fn tiering_to_an_s3_compatible_server() {
 }
 
 fn set_retention(data_dir: &Path, args: &[&str]) -> String {
-    let output = binary()
+    let output = storage_binary(data_dir)
         .args(["retention", "--db", "tiers", "--data-dir"])
         .arg(data_dir)
         .args(args)

@@ -7,7 +7,7 @@ use tidemark_storage::error::code::{
     TRANSACTION_TOO_LARGE, TRANSACTION_TOO_OLD, VALUE_TOO_LARGE,
 };
 use tidemark_storage::keys::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
-use tidemark_storage::{AtomicOp, KvTransaction, TxOption};
+use tidemark_storage::{AtomicOp, KvTransaction, RangeRequest, ReadWindow, TxOption};
 
 use crate::{Backend, Ctx, assert_code, commit};
 
@@ -104,6 +104,47 @@ pub(crate) async fn five_second_transaction_lifetime<B: Backend>(ctx: &Ctx<B>) {
     // A commit past the lifetime fails on both, deterministically.
     assert_code(commit(writer).await, TRANSACTION_TOO_OLD);
     assert_eq!(ctx.read("k").await, None);
+}
+
+/// A scan that takes longer than a transaction may live (a slow consumer between pages) reads
+/// everything through a [`ReadWindow`], which renews its transaction before FDB refuses it.
+pub(crate) async fn scan_longer_than_the_lifetime_through_read_windows<B: Backend>(ctx: &Ctx<B>) {
+    const KEYS: usize = 240;
+    let names: Vec<String> = (0..KEYS).map(|i| format!("scan/{i:04}")).collect();
+    for chunk in names.chunks(80) {
+        let pairs: Vec<(&str, &[u8])> = chunk.iter().map(|n| (n.as_str(), &b"v"[..])).collect();
+        ctx.put(&pairs).await;
+    }
+    let started = std::time::Instant::now();
+    let mut window = ReadWindow::new(ctx.db.clone());
+    let end = ctx.key("scan0");
+    let mut begin = ctx.key("scan/");
+    let mut seen = Vec::new();
+    loop {
+        let page = RangeRequest::new(begin.clone(), end.clone()).limit(20);
+        let chunk = window
+            .read(|tx| {
+                let page = page.clone();
+                Box::pin(async move { tx.get_range(&page, 1, true).await })
+            })
+            .await
+            .expect("every page is read");
+        let Some((last, _)) = chunk.kvs.last() else {
+            break;
+        };
+        begin = tidemark_storage::keys::key_after(last);
+        seen.extend(chunk.kvs.into_iter().map(|(key, _)| key));
+        // The consumer is slow: 12 pages at 500 ms take 6 s, past the 5 s lifetime.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(started.elapsed() > Duration::from_millis(5_500));
+    let expected: Vec<Vec<u8>> = names.iter().map(|name| ctx.key(name)).collect();
+    assert_eq!(seen, expected, "every key once, in order");
+    assert!(
+        window.renewals() >= 2,
+        "renewed {} times",
+        window.renewals()
+    );
 }
 
 pub(crate) async fn timeout_option<B: Backend>(ctx: &Ctx<B>) {

@@ -58,6 +58,7 @@ macro_rules! suite {
             limits::system_keyspace_is_illegal,
             limits::transaction_size_limit,
             limits::five_second_transaction_lifetime,
+            limits::scan_longer_than_the_lifetime_through_read_windows,
             limits::timeout_option,
             limits::inverted_clear_range,
             model::random_transactions_match_a_model,

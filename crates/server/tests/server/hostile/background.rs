@@ -1,7 +1,7 @@
 //! Data built to break background passes, and object stores that are not ours.
 
 use super::{Watchdog, start};
-use crate::harness::binary;
+use crate::harness::storage_binary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_partition_does_not_stop_tiering_for_the_others() {
@@ -61,7 +61,7 @@ fn an_object_store_holding_foreign_objects_or_the_data_is_refused() {
         (foreign.clone(), "did not write"),
         (data_dir.clone(), "overlaps the data directory"),
     ] {
-        let output = binary()
+        let output = storage_binary(&data_dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             .arg("--object-store")
