@@ -18,6 +18,7 @@ SPEC = {
   ('max_queue_bytes','usize','268435456','Memory of writes being prepared, queued or committed; more gets 503'),
   ('series_cache_bytes','usize','134217728','Memory of the writer\'s cache of series ids'),
   ('catalog_cache_bytes','usize','33554432','Memory of the writer\'s cache of databases and columns'),
+  ('write_timeout','duration','"30s"','How long one write may wait on storage (retries and an unreachable cluster included) before it gets 503'),
  ]),
  'query': ('Bounds on what one query may cost, and how many run at once.', [
   ('default_timeout','duration','"60s"','Deadline of a query whose client names none'),

@@ -41,9 +41,10 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// True for a storage error that retrying the same transaction could fix.
+    /// True for a storage error that retrying the same transaction could fix, or that says
+    /// storage did not answer in time (retrying at once would wait as long again).
     pub fn is_retryable_storage(&self) -> bool {
-        matches!(self, Self::Storage(error) if error.is_retryable())
+        matches!(self, Self::Storage(error) if error.is_retryable() || error.is_timed_out())
     }
 }
 

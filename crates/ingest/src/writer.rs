@@ -51,6 +51,9 @@ pub struct WriterConfig {
     pub max_queue_bytes: usize,
     /// Create a database on its first write.
     pub create_databases: bool,
+    /// How long one write may wait on storage (retries and an unreachable cluster included)
+    /// before it fails as unavailable (503, retried by agents).
+    pub write_timeout: Duration,
     /// Bounds on what a write may contain.
     pub limits: IngestLimits,
     /// Budgets of the writer's caches.
@@ -66,6 +69,7 @@ impl Default for WriterConfig {
             queue_depth: 4_096,
             max_queue_bytes: 256 << 20,
             create_databases: true,
+            write_timeout: Duration::from_secs(30),
             limits: IngestLimits::default(),
             caches: CacheBudgets::default(),
         }
@@ -151,6 +155,7 @@ impl<D: KvDatabase> Core for Backend<D> {
                 caches: &self.caches,
                 limits: &self.config.limits,
                 create_databases: self.config.create_databases,
+                timeout: self.config.write_timeout,
             };
             prepare(&context, request).await
         })
@@ -386,8 +391,9 @@ async fn form_groups<D: KvDatabase>(
         let db = db.clone();
         let layout = Arc::clone(&layout);
         let stats = Arc::clone(&stats);
+        let timeout = config.write_timeout;
         tokio::spawn(async move {
-            commit_group(db, layout, group, &stats).await;
+            commit_group(db, layout, group, &stats, timeout).await;
             drop(permit);
         });
     }
@@ -411,6 +417,7 @@ async fn commit_group<D: KvDatabase>(
     layout: Arc<Layout>,
     pending: Vec<Pending>,
     stats: &WriterStats,
+    timeout: Duration,
 ) {
     let (parts, replies): (Vec<Part>, Vec<_>) = pending
         .into_iter()
@@ -426,7 +433,7 @@ async fn commit_group<D: KvDatabase>(
         last_attempt: Mutex::new(None),
     });
     let started = std::time::Instant::now();
-    let result = commit(&db, &layout, &group).await;
+    let result = commit(&db, &layout, &group, timeout).await;
     // Includes retries: the latency a writer's caller waits for its acknowledgement.
     metrics::histogram!("tidemark_commit_duration_seconds").record(started.elapsed().as_secs_f64());
     let outcomes: Vec<PartResult> = match result {
@@ -440,7 +447,7 @@ async fn commit_group<D: KvDatabase>(
             tracing::warn!(%error, parts = group.parts.len(), "write group failed; committing its requests one by one");
             let mut singles = Vec::with_capacity(group.parts.len());
             for index in 0..group.parts.len() {
-                singles.push(commit_one(&db, &layout, &group, index, stats).await);
+                singles.push(commit_one(&db, &layout, &group, index, stats, timeout).await);
             }
             singles
         }
@@ -469,6 +476,7 @@ async fn commit_one<D: KvDatabase>(
     group: &Group,
     index: usize,
     stats: &WriterStats,
+    timeout: Duration,
 ) -> PartResult {
     let part = &group.parts[index];
     let alone = Arc::new(Group {
@@ -486,7 +494,7 @@ async fn commit_one<D: KvDatabase>(
         hour: group.hour,
         last_attempt: Mutex::new(None),
     });
-    match commit(db, layout, &alone).await {
+    match commit(db, layout, &alone, timeout).await {
         Ok(mut outcomes) => {
             stats.groups.fetch_add(1, Ordering::Relaxed);
             Ok(outcomes.pop().unwrap_or_default())
@@ -504,12 +512,13 @@ async fn commit<D: KvDatabase>(
     db: &D,
     layout: &Arc<Layout>,
     group: &Arc<Group>,
+    timeout: Duration,
 ) -> Result<Vec<PartOutcome>, IngestError> {
     run(
         db,
         RunOptions {
             idempotent: true,
-            timeout: Some(Duration::from_secs(30)),
+            timeout: Some(timeout),
             ..RunOptions::default()
         },
         |tx, maybe_committed| {

@@ -339,6 +339,13 @@ impl From<KvError> for ApiError {
                 ErrorKind::Unavailable,
                 format!("storage is busy ({error}); retry"),
             )
+        } else if error.is_timed_out() {
+            // A deadline of ours passed while storage was unreachable or kept failing: the
+            // request may be retried as is (writes are idempotent per point).
+            Self::new(
+                ErrorKind::Unavailable,
+                format!("storage did not answer in time ({error}); retry"),
+            )
         } else {
             Self::new(ErrorKind::Internal, format!("storage failed: {error}"))
         }

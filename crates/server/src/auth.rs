@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use tidemark_storage::cache::BoundedCache;
 use tidemark_storage::tsdb::{Layout, TokenGrant, hash_token};
-use tidemark_storage::{KvDatabase, KvError};
+use tidemark_storage::{KvDatabase, KvError, KvTransaction, TxOption};
 
 use crate::api_error::{ApiError, ErrorKind};
 
@@ -22,6 +22,9 @@ use crate::api_error::{ApiError, ErrorKind};
 pub const CACHE_TTL: Duration = Duration::from_secs(2);
 /// Memory of the cache of valid tokens.
 const GRANT_CACHE_BYTES: usize = 4 << 20;
+/// Longest a token lookup waits on storage: every request waits on it (whether tokens exist is
+/// re-read every `CACHE_TTL`), so with the cluster unreachable requests get 503 this soon.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Memory of the cache of unknown tokens, kept apart: a flood of random tokens evicts only
 /// other unknown tokens, never the valid ones clients are using.
 const MISS_CACHE_BYTES: usize = 1 << 20;
@@ -118,13 +121,21 @@ impl<D: KvDatabase> Auth<D> {
         }
     }
 
+    /// A transaction for a token lookup, bounded so that an unreachable cluster answers the
+    /// request 503 (transaction_timed_out) instead of holding it.
+    fn read_transaction(&self) -> Result<D::Tx, KvError> {
+        let tx = self.db.create_transaction()?;
+        tx.set_option(TxOption::Timeout(LOOKUP_TIMEOUT))?;
+        Ok(tx)
+    }
+
     pub(crate) async fn required(&self) -> Result<bool, KvError> {
         if self.always_required {
             return Ok(true);
         }
         let fresh = lock(&self.checked_at).is_some_and(|at| at.elapsed() < CACHE_TTL);
         if !fresh {
-            let tx = self.db.create_transaction()?;
+            let tx = self.read_transaction()?;
             let exists = self.layout.any_token(&tx).await?;
             self.tokens_exist.store(exists, Ordering::Relaxed);
             *lock(&self.checked_at) = Some(Instant::now());
@@ -144,7 +155,7 @@ impl<D: KvDatabase> Auth<D> {
         {
             return Ok(None);
         }
-        let tx = self.db.create_transaction()?;
+        let tx = self.read_transaction()?;
         let grant = self.layout.token_grant(&tx, token).await?;
         match &grant {
             Some(grant) => self.grants.insert(hash, (grant.clone(), Instant::now())),

@@ -315,6 +315,7 @@ impl Config {
         Ok(tidemark_ingest::WriterConfig {
             create_databases: self.create_databases,
             max_queue_bytes: ingest.max_queue_bytes,
+            write_timeout: parse_duration("ingest.write_timeout", &ingest.write_timeout)?,
             limits,
             caches: tidemark_ingest::CacheBudgets {
                 series_bytes: ingest.series_cache_bytes,

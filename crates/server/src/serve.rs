@@ -38,7 +38,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.storage.backend == StorageBackend::Embedded && !config.data_dir.join("kv").exists() {
         config.check_exposure(false)?;
     }
-    let storage = crate::storage::open(&config)?;
+    let storage = crate::storage::open(&config).await?;
     crate::with_db!(storage, db => serve(db, &config).await)
 }
 

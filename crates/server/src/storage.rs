@@ -32,9 +32,19 @@ macro_rules! with_db {
 }
 
 /// Opens the storage `config` names.
-pub fn open(config: &Config) -> anyhow::Result<Storage> {
+pub async fn open(config: &Config) -> anyhow::Result<Storage> {
     match config.storage.backend {
-        StorageBackend::Embedded => open_embedded(config).map(Storage::Embedded),
+        StorageBackend::Embedded => {
+            let db = open_embedded(config)?;
+            // The directory lock makes this process the store's only user: leases left in it
+            // belong to a process that is gone (killed mid-pass), not to a live node.
+            config
+                .layout()
+                .clear_leases(&db)
+                .await
+                .context("cannot clear the leases of earlier processes")?;
+            Ok(Storage::Embedded(db))
+        }
         StorageBackend::Fdb => open_fdb(config),
     }
 }

@@ -113,6 +113,12 @@ impl KvError {
         )
     }
 
+    /// Returns true when a transaction's retryable errors (or an unreachable cluster) outlasted
+    /// its deadline; a commit in flight at that moment may have applied.
+    pub fn is_timed_out(&self) -> bool {
+        self.code == code::TRANSACTION_TIMED_OUT
+    }
+
     /// Returns true when FDB's `on_error` would retry this error (includes maybe-committed).
     pub fn is_retryable(&self) -> bool {
         self.is_maybe_committed() || self.is_retryable_not_committed()

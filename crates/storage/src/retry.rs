@@ -26,7 +26,9 @@ pub struct RunOptions {
     pub idempotent: bool,
     /// Give up after this many retries.
     pub retry_limit: Option<u32>,
-    /// Give up once this much time has passed since the first attempt (checked between attempts).
+    /// Give up once this much time has passed since the first attempt: FDB's timeout option
+    /// (`transaction_timed_out`, 1031, even while waiting for an unreachable cluster), and
+    /// checked between attempts.
     pub timeout: Option<Duration>,
     /// Run at batch priority (background work).
     pub batch_priority: bool,
@@ -66,6 +68,12 @@ where
 {
     let started = Instant::now();
     let mut tx = db.create_transaction()?;
+    // The deadline also bounds a single wait: with the cluster unreachable, reads and commits
+    // would otherwise wait for it forever. FDB (API 610+) and the embedded backend keep the
+    // option, and its start, across `on_error`.
+    if let Some(limit) = options.timeout {
+        tx.set_option(TxOption::Timeout(limit))?;
+    }
     apply_options(&tx, options)?;
     let mut maybe_committed = MaybeCommitted(false);
     loop {

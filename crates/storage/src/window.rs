@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{KvError, KvResult};
-use crate::kv::{KeyValue, KvDatabase, KvTransaction, RangeRequest};
+use crate::kv::{KeyValue, KvDatabase, KvTransaction, RangeRequest, TxOption};
 use crate::retry::{TxError, TxFuture};
 
 /// A window is replaced after this long, well inside FDB's 5 s read horizon.
@@ -33,6 +33,7 @@ pub struct ReadWindow<D: KvDatabase> {
     current: Option<(D::Tx, Instant)>,
     renewals: u64,
     generation: u64,
+    timeout: Option<Duration>,
 }
 
 impl<D: KvDatabase> ReadWindow<D> {
@@ -43,6 +44,17 @@ impl<D: KvDatabase> ReadWindow<D> {
             current: None,
             renewals: 0,
             generation: 0,
+            timeout: None,
+        }
+    }
+
+    /// A window whose every transaction fails with `transaction_timed_out` (1031, not retried)
+    /// once it waited `timeout`: reads on behalf of a client that must hear back (a write) are
+    /// bounded even while the cluster is unreachable.
+    pub fn with_timeout(db: D, timeout: Duration) -> Self {
+        Self {
+            timeout: Some(timeout),
+            ..Self::new(db)
         }
     }
 
@@ -56,7 +68,11 @@ impl<D: KvDatabase> ReadWindow<D> {
             if self.current.is_some() {
                 self.renewals += 1;
             }
-            self.current = Some((self.db.create_transaction()?, Instant::now()));
+            let tx = self.db.create_transaction()?;
+            if let Some(timeout) = self.timeout {
+                tx.set_option(TxOption::Timeout(timeout))?;
+            }
+            self.current = Some((tx, Instant::now()));
             self.generation += 1;
         }
         match &self.current {

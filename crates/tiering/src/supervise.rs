@@ -75,7 +75,22 @@ pub struct Coordinator {
 #[derive(Debug)]
 pub struct JobGuard {
     _local: OwnedMutexGuard<()>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    lease: tokio::task::JoinHandle<()>,
+}
+
+impl JobGuard {
+    /// Ends the pass and waits until the lease is released: a process about to exit (`tidemark
+    /// tier run`) calls this, or its lease would hold other nodes off until it lapses.
+    pub async fn release(self) {
+        let Self {
+            _local,
+            stop,
+            lease,
+        } = self;
+        drop(stop);
+        let _ = lease.await;
+    }
 }
 
 impl Coordinator {
@@ -123,7 +138,7 @@ impl Coordinator {
         }
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (db, layout, node) = (db.clone(), layout.clone(), self.node.clone());
-        tokio::spawn(async move {
+        let lease = tokio::spawn(async move {
             tokio::pin!(stopped);
             loop {
                 tokio::select! {
@@ -141,7 +156,8 @@ impl Coordinator {
         });
         Ok(JobGuard {
             _local: local,
-            _stop: stop,
+            stop,
+            lease,
         })
     }
 }

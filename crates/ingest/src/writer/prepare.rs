@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tidemark_storage::tsdb::{FieldType, Layout, SchemaError, SeriesId, SeriesKey, TenantId};
 use tidemark_storage::{KvDatabase, ReadWindow, RunOptions, TxFuture, run};
@@ -44,6 +45,17 @@ pub(super) struct Context<'c, D> {
     pub(super) caches: &'c Caches,
     pub(super) limits: &'c IngestLimits,
     pub(super) create_databases: bool,
+    /// How long a write may wait on storage (reads and index transactions alike).
+    pub(super) timeout: Duration,
+}
+
+impl<D> Context<'_, D> {
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            timeout: Some(self.timeout),
+            ..RunOptions::idempotent()
+        }
+    }
 }
 
 /// Rows refused while preparing: per series index, per row, why.
@@ -177,7 +189,7 @@ async fn tenant<D: KvDatabase>(
     validate_database(name)?;
     let (layout, create) = (context.layout.clone(), context.create_databases);
     let name_owned = name.to_owned();
-    let id = run(context.db, RunOptions::idempotent(), move |tx, _| {
+    let id = run(context.db, context.run_options(), move |tx, _| {
         let (layout, name) = (layout.clone(), name_owned.clone());
         Box::pin(async move {
             Ok::<_, IngestError>(if create {
@@ -201,7 +213,7 @@ async fn measurement_columns<D: KvDatabase>(
     if let Some(columns) = context.caches.columns(tenant, measurement) {
         return Ok(columns);
     }
-    let mut window = ReadWindow::new(context.db.clone());
+    let mut window = ReadWindow::with_timeout(context.db.clone(), context.timeout);
     let schema = window
         .read(|tx| -> TxFuture<'_, Result<_, IngestError>> {
             let layout = context.layout.clone();
@@ -352,7 +364,7 @@ async fn create_index<D: KvDatabase>(
             .iter()
             .map(|index| (*index, series[*index].key.clone()))
             .collect();
-        let outcome = run(context.db, RunOptions::idempotent(), |tx, _| {
+        let outcome = run(context.db, context.run_options(), |tx, _| {
             let (layout, fields_here, keys) = (layout.clone(), fields_here.clone(), keys.clone());
             Box::pin(async move {
                 let mut outcome = IndexOutcome::default();

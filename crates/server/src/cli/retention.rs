@@ -40,7 +40,7 @@ pub async fn set(args: RetentionArgs) -> anyhow::Result<RetentionSettings> {
         store: args.storage.clone(),
         ..ServeArgs::default()
     })?;
-    let storage = crate::storage::open(&config)?;
+    let storage = crate::storage::open(&config).await?;
     let layout = config.layout();
     let hot = change("--hot", args.hot.as_deref())?;
     let total = change("--total", args.total.as_deref())?;

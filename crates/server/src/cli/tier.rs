@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use futures::StreamExt;
 use tidemark_storage::KvDatabase;
-use tidemark_tiering::{TenantStatus, TierEvent, Tierer, tier_status};
+use tidemark_tiering::{Coordinator, Job, TenantStatus, TierEvent, Tierer, tier_status};
 
 use crate::config::{Config, ServeArgs};
 use crate::tier::{event_json, stats_json};
@@ -110,7 +110,7 @@ pub async fn run(args: TierArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::resolve(&args.serve)?;
-    let storage = crate::storage::open(&config)?;
+    let storage = crate::storage::open(&config).await?;
     crate::with_db!(&storage, db => pass(db, &config).await)
 }
 
@@ -123,9 +123,16 @@ async fn pass<D: KvDatabase>(db: &D, config: &Config) -> anyhow::Result<()> {
         store: &store,
         config: &tiering,
     };
+    // Other nodes may share this storage (FDB): take the tiering lease like a server's pass.
+    let coordinator = Coordinator::new();
+    let guard = coordinator
+        .begin(db, tierer.layout, Job::Tiering)
+        .await
+        .map_err(|busy| anyhow::anyhow!("cannot start a tiering pass: {busy}"))?;
     let report = |event: TierEvent| print_event(&event_json(&event));
-    let stats = tierer.run_pass(&report).await?;
-    print_event(&stats_json(&stats));
+    let stats = tierer.run_pass(&report).await;
+    guard.release().await;
+    print_event(&stats_json(&stats?));
     Ok(())
 }
 
@@ -159,7 +166,7 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         )
     } else {
         let config = Config::resolve(&args.serve)?;
-        let storage = crate::storage::open(&config)?;
+        let storage = crate::storage::open(&config).await?;
         crate::with_db!(&storage, db => local_status(db, &config).await?)
     };
     println!("object store: {store}");

@@ -41,7 +41,7 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
         store: args.storage.clone(),
         ..ServeArgs::default()
     })?;
-    let storage = crate::storage::open(&config)?;
+    let storage = crate::storage::open(&config).await?;
     // Neither flag means both: a token nobody can use is never what was meant.
     let permissions = if args.read || args.write {
         Permissions {

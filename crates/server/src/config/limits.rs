@@ -90,6 +90,13 @@ pub struct IngestArgs {
         value_name = "BYTES"
     )]
     pub ingest_catalog_cache_bytes: Option<usize>,
+    /// How long one write may wait on storage (retries and an unreachable cluster included) before it gets 503 [default: 30s].
+    #[arg(
+        long = "ingest-write-timeout",
+        env = "TIDEMARK_INGEST_WRITE_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub ingest_write_timeout: Option<String>,
 }
 
 /// The `[ingest]` section of the file.
@@ -107,6 +114,7 @@ pub(super) struct FileIngest {
     max_queue_bytes: Option<usize>,
     series_cache_bytes: Option<usize>,
     catalog_cache_bytes: Option<usize>,
+    write_timeout: Option<String>,
 }
 
 /// The effective `[ingest]` settings. Bounds on what one write may contain, and the writer's memory.
@@ -134,6 +142,8 @@ pub struct IngestSettings {
     pub series_cache_bytes: usize,
     /// Memory of the writer's cache of databases and columns.
     pub catalog_cache_bytes: usize,
+    /// How long one write may wait on storage (retries and an unreachable cluster included) before it gets 503.
+    pub write_timeout: String,
 }
 
 impl IngestSettings {
@@ -184,7 +194,13 @@ impl IngestSettings {
                 .ingest_catalog_cache_bytes
                 .or(file.catalog_cache_bytes)
                 .unwrap_or(33_554_432),
+            write_timeout: args
+                .ingest_write_timeout
+                .clone()
+                .or(file.write_timeout)
+                .unwrap_or_else(|| "30s".into()),
         };
+        parse_duration("ingest.write_timeout", &settings.write_timeout)?;
         Ok(settings)
     }
 }

@@ -97,8 +97,13 @@ impl Watchdog {
                 let started = Instant::now();
                 let health = client.get(format!("{base}/health")).send().await;
                 report.health_checks += 1;
+                // Every body is read to its end: reqwest then keeps the connection for the next
+                // request, as an agent would, instead of dialling anew while a test has taken
+                // every connection slot.
                 match health {
-                    Ok(response) if response.status() == 200 => {}
+                    Ok(response) if response.status() == 200 => {
+                        let _ = response.bytes().await;
+                    }
                     Ok(response) => report
                         .slow_or_failed_health
                         .push(format!("status {}", response.status())),
@@ -159,7 +164,9 @@ async fn good_round(
         .send()
         .await;
     match write {
-        Ok(response) if response.status() == 204 => {}
+        Ok(response) if response.status() == 204 => {
+            let _ = response.bytes().await;
+        }
         Ok(response) => report.good_failures.push(format!(
             "write: {} {}",
             response.status(),
@@ -172,7 +179,10 @@ async fn good_round(
         .send()
         .await;
     match query {
-        Ok(response) if response.status() == 200 => report.good_rounds += 1,
+        Ok(response) if response.status() == 200 => {
+            let _ = response.bytes().await;
+            report.good_rounds += 1;
+        }
         Ok(response) => report.good_failures.push(format!(
             "query: {} {}",
             response.status(),

@@ -3,9 +3,11 @@
 mod auth;
 mod clients;
 mod crash;
+mod fdb_faults;
 mod harness;
 mod hostile;
 mod lifecycle;
+mod nodes;
 mod prom;
 mod prometheus;
 mod promql_oracle;

@@ -11,11 +11,11 @@ use crate::TestServer;
 use crate::clients;
 use crate::harness::storage_binary;
 
-const MINUTE: i64 = 60_000_000_000;
-const DAY: i64 = 24 * 60 * MINUTE;
+pub(crate) const MINUTE: i64 = 60_000_000_000;
+pub(crate) const DAY: i64 = 24 * 60 * MINUTE;
 const HOSTS: usize = 4;
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -24,7 +24,7 @@ fn now() -> i64 {
 
 /// A point of the test data: host, time, usage (quarters, so sums are exact), count.
 #[derive(Debug, Clone, Copy)]
-struct Point {
+pub(crate) struct Point {
     host: usize,
     time: i64,
     usage: f64,
@@ -32,7 +32,7 @@ struct Point {
 }
 
 /// Every 20 minutes over `days` ending `until`, day-aligned so partitions are whole.
-fn dataset(days: std::ops::Range<i64>, base: i64) -> Vec<Point> {
+pub(crate) fn dataset(days: std::ops::Range<i64>, base: i64) -> Vec<Point> {
     let mut points = Vec::new();
     for host in 0..HOSTS {
         for day in days.clone() {
@@ -63,7 +63,7 @@ fn line_protocol(points: &[Point]) -> String {
         .collect()
 }
 
-async fn write(server: &TestServer, points: &[Point]) {
+pub(crate) async fn write(server: &TestServer, points: &[Point]) {
     for chunk in points.chunks(5_000) {
         let (status, body) = server
             .post(
@@ -77,7 +77,7 @@ async fn write(server: &TestServer, points: &[Point]) {
 }
 
 /// The expected per-host summary, computed from the points (latest write wins per time).
-fn expected(points: &[Point]) -> serde_json::Value {
+pub(crate) fn expected(points: &[Point]) -> serde_json::Value {
     let mut latest: BTreeMap<(usize, i64), Point> = BTreeMap::new();
     for point in points {
         latest.insert((point.host, point.time), *point);
@@ -101,14 +101,14 @@ fn expected(points: &[Point]) -> serde_json::Value {
 const SUMMARY: &str = "SELECT host, count(*) AS n, sum(usage) AS usage, sum(count) AS count \
                        FROM cpu GROUP BY host ORDER BY host";
 
-async fn summary(server: &TestServer) -> serde_json::Value {
+pub(crate) async fn summary(server: &TestServer) -> serde_json::Value {
     let (status, body) = server.sql(Some("tiers"), SUMMARY, None).await;
     assert_eq!(status, 200, "{body}");
     // Integers and floats come back as JSON numbers; compare as f64 via the expected shape.
     body
 }
 
-fn assert_summary(got: &serde_json::Value, want: &serde_json::Value) {
+pub(crate) fn assert_summary(got: &serde_json::Value, want: &serde_json::Value) {
     let got = got.as_array().expect("rows");
     let want = want.as_array().expect("rows");
     assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
@@ -124,8 +124,17 @@ fn assert_summary(got: &serde_json::Value, want: &serde_json::Value) {
     }
 }
 
-async fn tier_run(server: &TestServer) -> Vec<serde_json::Value> {
-    let (status, body) = server.post("/api/v0/tier/run", "", &[]).await;
+/// Runs a pass through the server. A node killed mid-pass holds the tiering lease until it
+/// lapses (a minute): meanwhile the server answers 409, and the pass is asked for again.
+pub(crate) async fn tier_run(server: &TestServer) -> Vec<serde_json::Value> {
+    let started = std::time::Instant::now();
+    let (status, body) = loop {
+        let (status, body) = server.post("/api/v0/tier/run", "", &[]).await;
+        if status != 409 || started.elapsed() > std::time::Duration::from_secs(90) {
+            break (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    };
     assert_eq!(status, 200, "{body}");
     let events: Vec<serde_json::Value> = body
         .lines()
@@ -136,7 +145,7 @@ async fn tier_run(server: &TestServer) -> Vec<serde_json::Value> {
     events
 }
 
-async fn status(server: &TestServer) -> serde_json::Value {
+pub(crate) async fn status(server: &TestServer) -> serde_json::Value {
     let (code, body) = server.get_json("/api/v0/tier/status", &[], None).await;
     assert_eq!(code, 200, "{body}");
     body["databases"]
@@ -146,11 +155,11 @@ async fn status(server: &TestServer) -> serde_json::Value {
         .expect("status of the database")
 }
 
-fn base() -> i64 {
+pub(crate) fn base() -> i64 {
     (now() / DAY) * DAY
 }
 
-fn quiet_tiering() -> Vec<&'static str> {
+pub(crate) fn quiet_tiering() -> Vec<&'static str> {
     // The background loop never runs during a test; passes are started by the test.
     vec!["--tier-interval", "1000d", "--tier-grace", "0s"]
 }

@@ -6,6 +6,10 @@
 //! under `d<id>/` only, collects only there, and claims its prefix with a marker object: a
 //! prefix whose marker names another deployment, or that holds objects nobody claimed, is
 //! refused at start-up.
+//!
+//! A deployment has one object store: once it claimed one, an unmarked (new, empty) store is
+//! refused too. Otherwise nodes sharing a cluster but configured with different stores (each
+//! its own local directory, say) would each tier into a store the others cannot read.
 
 use bytes::Bytes;
 use object_store::path::Path;
@@ -24,6 +28,42 @@ impl Layout {
     fn deployment_key(&self) -> Vec<u8> {
         self.root().pack(&("deployment",))
     }
+
+    /// `("deployment", "store")` → the description of the object store the deployment claimed
+    /// first (set once a store carries the marker).
+    fn claimed_store_key(&self) -> Vec<u8> {
+        self.root().pack(&("deployment", "store"))
+    }
+}
+
+/// The store this deployment claimed, if any.
+async fn claimed_store<D: KvDatabase>(
+    db: &D,
+    layout: &Layout,
+) -> Result<Option<String>, ColdError> {
+    let tx = db.create_transaction()?;
+    let value = tx.get(&layout.claimed_store_key(), false).await?;
+    Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Records that the deployment's objects live in `store` (kept if already recorded).
+async fn record_claim<D: KvDatabase>(
+    db: &D,
+    layout: &Layout,
+    store: &str,
+) -> Result<(), ColdError> {
+    let (key, store) = (layout.claimed_store_key(), store.to_owned());
+    run(db, RunOptions::idempotent(), move |tx, _| {
+        let (key, store) = (key.clone(), store.clone());
+        Box::pin(async move {
+            if tx.get(&key, false).await?.is_none() {
+                tx.set(&key, store.as_bytes());
+            }
+            Ok::<_, crate::KvError>(())
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// This deployment's id, created on first use (one per KV store, so every node agrees).
@@ -76,7 +116,18 @@ impl ColdStore {
         let id = deployment_id(db, layout).await?;
         let marker = self.full(MARKER)?;
         if let Some(owner) = self.read_marker(&marker).await? {
-            return self.owned_by(&id, owner);
+            let store = self.owned_by(&id, owner)?;
+            record_claim(db, layout, store.description()).await?;
+            return Ok(store);
+        }
+        if let Some(first) = claimed_store(db, layout).await? {
+            return Err(ColdError::Config(format!(
+                "this deployment's cold tier lives in another object store ({first}, marked \
+                 {MARKER}); {} has no marker. Every node sharing the storage must use the same \
+                 object store; to move the cold tier, copy every object (the marker included) \
+                 to the new store first",
+                self.description()
+            )));
         }
         let foreign = self.unclaimed_entries().await?;
         let legacy = !foreign.is_empty()
@@ -104,7 +155,9 @@ impl ColdStore {
         // Read it back: a deployment that claimed the prefix at the same moment wins alone.
         let owner = self.read_marker(&marker).await?.unwrap_or_default();
         self.deployment = Some(id.clone().into());
-        self.owned_by(&id, owner)
+        let store = self.owned_by(&id, owner)?;
+        record_claim(db, layout, store.description()).await?;
+        Ok(store)
     }
 
     fn owned_by(mut self, id: &str, owner: String) -> Result<ColdStore, ColdError> {
@@ -196,6 +249,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains(&id), "{error}");
+        // The first deployment may not start over in a second, empty store: its files are in
+        // the first (nodes configured with different stores could not read each other's).
+        let elsewhere = ObjectStoreConfig {
+            url: Some(scratch.path().join("elsewhere").display().to_string()),
+            ..ObjectStoreConfig::default()
+        };
+        let error = ColdStore::open(&elsewhere, scratch.path())
+            .unwrap()
+            .claim(&first, &layout)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("another object store"), "{error}");
+        open().claim(&first, &layout).await.unwrap();
         // An unmarked prefix holding someone else's files is refused.
         let foreign = ObjectStoreConfig {
             url: Some(scratch.path().join("shared").display().to_string()),

@@ -58,6 +58,21 @@ impl Layout {
         .await
     }
 
+    /// Clears every lease. Only for storage this process holds alone (the embedded backend's
+    /// directory lock): every lease in it belongs to a process that is gone, and waiting for
+    /// them to lapse would only hold this one off.
+    pub async fn clear_leases<D: KvDatabase>(&self, db: &D) -> Result<(), KvError> {
+        let (begin, end) = self.root().subspace(&("lease",)).range();
+        run(db, RunOptions::idempotent(), move |tx, _| {
+            let (begin, end) = (begin.clone(), end.clone());
+            Box::pin(async move {
+                tx.clear_range(&begin, &end);
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Gives the lease up if `holder` has it (another node may take it at once).
     pub async fn release_lease<D: KvDatabase>(
         &self,
