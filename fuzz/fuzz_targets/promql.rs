@@ -47,7 +47,7 @@ fuzz_target!(|input: &[u8]| {
     if check_expression(&text, limits.max_expression_depth).is_err() {
         return;
     }
-    let Ok(expr) = promql_parser::parser::parse(&text) else {
+    let Ok(expr) = tidemark_query::promql::parse_expression(&text) else {
         return;
     };
     // A short deadline and a small step budget, so a slow input is a finding, not a hang.

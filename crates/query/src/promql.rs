@@ -21,7 +21,7 @@ mod tests;
 pub mod value;
 
 pub use api::parse_selector;
-pub use bounds::check_expression;
+pub use bounds::{check_expression, parse_expression};
 pub use eval::{EvalParams, evaluate};
 pub use fetch::metric_name;
 pub use value::{InstantSample, Labels, METRIC_NAME, PromError, QueryValue, Series, SeriesSource};

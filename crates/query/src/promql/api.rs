@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use promql_parser::label::{MatchOp, Matcher, Matchers};
-use promql_parser::parser::{Expr, parse};
+use promql_parser::parser::Expr;
 use tidemark_storage::KvDatabase;
 
-use super::bounds::check_expression;
+use super::bounds::{check_expression, parse_expression};
 use super::eval::{EvalParams, evaluate};
 use super::fetch::StorageSource;
 use super::value::{Labels, METRIC_NAME, PromError, QueryValue};
@@ -22,7 +22,7 @@ use crate::error::QueryError;
 pub fn parse_selector(text: &str) -> Result<Matchers, PromError> {
     let invalid =
         |reason: String| PromError::BadData(format!("invalid match[] {text:?}: {reason}"));
-    match parse(text).map_err(invalid)? {
+    match parse_expression(text).map_err(invalid)? {
         Expr::VectorSelector(selector) => {
             let mut matchers = selector.matchers;
             if let Some(name) = selector.name {
@@ -113,7 +113,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         self.check_promql(query)?;
         let (database_owned, query, params) = (database.to_owned(), query.to_owned(), *params);
         self.run_prom(database, timeout, move |engine, budget| async move {
-            let expr = parse(&query).map_err(|error| {
+            let expr = parse_expression(&query).map_err(|error| {
                 PromError::BadData(format!("invalid parameter \"query\": {error}"))
             })?;
             let source = engine.prom_source(&database_owned).await?;

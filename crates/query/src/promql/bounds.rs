@@ -6,6 +6,10 @@
 //! nesting plus the number of operators, so both are bounded here, lexically, before the
 //! parser sees the text.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use promql_parser::parser::{Expr, parse};
+
 use super::value::PromError;
 
 /// Word operators of PromQL (binary set operators and `atan2`).
@@ -17,9 +21,13 @@ pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
     let max_operators = max_depth.saturating_mul(8);
     let bytes = text.as_bytes();
     let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    // Whether the next token, if a bare number, is read as a duration in seconds.
+    let mut duration_next = false;
     let mut index = 0;
     while index < bytes.len() {
-        match bytes[index] {
+        let byte = bytes[index];
+        let was_duration_next = std::mem::take(&mut duration_next);
+        match byte {
             quote @ (b'"' | b'\'' | b'`') => {
                 index += 1;
                 while index < bytes.len() && bytes[index] != quote {
@@ -35,18 +43,24 @@ pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
                 while index < bytes.len() && bytes[index] != b'\n' {
                     index += 1;
                 }
+                duration_next = was_duration_next;
             }
+            byte if byte.is_ascii_whitespace() => duration_next = was_duration_next,
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
+                duration_next = byte == b'[';
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b':' => duration_next = true,
+            b'+' | b'-' if was_duration_next => {
+                operators += 1;
+                duration_next = true;
+            }
             b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'=' | b'!' | b'<' | b'>' => operators += 1,
-            byte if byte.is_ascii_alphabetic() || byte == b'_' => {
+            byte if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'.' => {
                 let start = index;
-                while index < bytes.len()
-                    && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_')
-                {
+                while index < bytes.len() && is_word_byte(bytes, index) {
                     index += 1;
                 }
                 let word = &text[start..index];
@@ -56,6 +70,10 @@ pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
                 {
                     operators += 1;
                 }
+                if was_duration_next {
+                    check_bare_duration(word)?;
+                }
+                duration_next = word.eq_ignore_ascii_case("offset");
                 continue;
             }
             _ => {}
@@ -75,6 +93,55 @@ pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
         )));
     }
     Ok(())
+}
+
+/// Parses an expression, turning a panic of the parser into an error.
+///
+/// promql-parser 0.11 panics on some inputs (a bare number as a duration too large for a
+/// `Duration`, as in `m[1e300]` or `m offset Inf`, found by the `promql` fuzz target). A
+/// request must never take the server down, so the parser runs behind `catch_unwind`; the
+/// cost is one landing pad per parse.
+pub fn parse_expression(text: &str) -> Result<Expr, String> {
+    match catch_unwind(AssertUnwindSafe(|| parse(text))) {
+        Ok(parsed) => parsed,
+        Err(_) => Err("the expression could not be parsed (a number out of range?)".into()),
+    }
+}
+
+/// Whether the byte at `index` continues a word or a number (`1.5e+3`, `0x1F`, `5m30s`).
+fn is_word_byte(bytes: &[u8], index: usize) -> bool {
+    let byte = bytes[index];
+    byte.is_ascii_alphanumeric()
+        || byte == b'_'
+        || byte == b'.'
+        || (matches!(byte, b'+' | b'-')
+            && index > 0
+            && matches!(bytes[index - 1], b'e' | b'E')
+            && bytes.get(index + 1).is_some_and(u8::is_ascii_digit))
+}
+
+/// The longest bare-number duration accepted: 100 years, in seconds. promql-parser converts a
+/// bare number in a range, subquery or offset with `Duration::from_secs_f64`, which panics on
+/// infinity, NaN and anything past `u64::MAX` seconds.
+const MAX_BARE_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+
+fn check_bare_duration(word: &str) -> Result<(), PromError> {
+    let value = match word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).map_or(f64::INFINITY, |value| value as f64),
+        None => match word.parse::<f64>() {
+            Ok(value) => value,
+            // Not a number (a duration with units, a name): the parser judges it.
+            Err(_) => return Ok(()),
+        },
+    };
+    if value.is_finite() && (0.0..=MAX_BARE_DURATION_SECONDS).contains(&value) {
+        return Ok(());
+    }
+    metrics::counter!("tidemark_limit_refusals_total", "limit" => "duration").increment(1);
+    Err(PromError::BadData(format!(
+        "invalid parameter \"query\": the duration {word} is out of range (at most \
+         {MAX_BARE_DURATION_SECONDS} seconds)"
+    )))
 }
 
 fn refuse(message: String) -> PromError {
@@ -100,5 +167,22 @@ mod tests {
         // Brackets and operators inside strings and comments do not count.
         let quoted = format!("m{{a=\"{}\"}} # {}", "(".repeat(1_000), "+".repeat(2_000));
         assert!(check_expression(&quoted, 128).is_ok());
+    }
+
+    #[test]
+    fn a_parser_panic_is_an_error() {
+        // The fuzzer's finding: a 70-digit number as a range duration.
+        let found = format!("+++++ch[{}1]+02+++/", "7".repeat(62));
+        for text in [found.as_str(), "m[1e300]", "m offset Inf", "m[NaN]", "m[1m:1e300]"] {
+            assert!(parse_expression(text).is_err(), "{text}");
+        }
+        assert!(parse_expression("rate(m[5m])").is_ok());
+        // The check before parsing refuses them too (the fuzzer aborts on any panic).
+        for text in [found.as_str(), "m[1e300]", "m offset Inf", "m offset -NaN", "m[1m:1e300]"] {
+            assert!(check_expression(text, 128).is_err(), "{text}");
+        }
+        for text in ["m[300]", "m offset 1e3", "m[1m:30] + 1e300", "m{a=\"[1e300]\"}"] {
+            assert!(check_expression(text, 128).is_ok(), "{text}");
+        }
     }
 }
