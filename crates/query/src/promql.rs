@@ -19,6 +19,7 @@ mod selector;
 #[cfg(test)]
 mod tests;
 pub mod value;
+mod windows;
 
 pub use api::parse_selector;
 pub use bounds::{check_expression, parse_expression};

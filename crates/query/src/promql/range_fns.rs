@@ -1,6 +1,25 @@
 //! Functions of a range vector (`rate`, `*_over_time`, ...): each series' window
 //! `(T - range, T]` is found with a moving cursor, and the function runs on the window's
 //! samples. Empty windows produce no output, as in Prometheus.
+//!
+//! Over a grid of several steps consecutive windows overlap (`rate(x[5m])` at a 15 s step
+//! over 10 s samples sees each sample in ~20 windows), so [`SeriesEval`] answers the functions
+//! that allow it from per-series precomputed structures (`windows`) instead of a pass over
+//! every window, always with the bits the pass would give:
+//! - `count_`, `present_`, `last_`, `first_over_time`, `irate`, `idelta`, `delta`: only the
+//!   window's bounds or last two samples matter, so [`apply`] is already O(1) on the window.
+//! - `rate`, `increase`: `last - first` plus the value before each counter reset, added in
+//!   sample order; the resets are looked up in a per-series list (prefix counts), so the
+//!   sum performs exactly the additions of the sequential loop, and a window without a
+//!   reset costs O(1).
+//! - `resets`, `changes`: prefix counts of resets / changes (exact integers), O(1).
+//! - `min_`, `max_over_time`: a monotonic deque over the sliding window, amortised O(1).
+//!
+//! The others stay one pass per window: `sum_`, `avg_`, `stddev_`, `stdvar_over_time`,
+//! `deriv` and `predict_linear` use compensated sums in sample order, and a running sum that
+//! subtracts the samples leaving the window would round differently (Kahan compensation cannot
+//! be undone, nor can an infinite or NaN term); `quantile_` and `mad_over_time` sort the
+//! window's values.
 
 use promql_parser::parser::Expr;
 
@@ -9,6 +28,7 @@ use super::functions::absent_labels;
 use super::num::{MeanAcc, kahan_inc, quantile, variance};
 use super::selector::WindowCursor;
 use super::value::{Labels, PromError};
+use super::windows::{Extreme, MarkedPairs, SlidingExtreme, SpanCursor};
 
 /// The range-vector functions this module evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +87,7 @@ pub(crate) fn kind(name: &str) -> Option<Kind> {
 
 /// What a window function sees besides the samples.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+pub(super) struct Window {
     /// `T - range`: the (excluded) start of the window.
     start: i64,
     /// `T`: the end of the window.
@@ -77,6 +97,104 @@ struct Window {
     t: i64,
     /// The step's scalar parameter (`quantile_over_time`'s φ, `predict_linear`'s seconds).
     param: f64,
+}
+
+impl Window {
+    /// The window `(end - range, end]` of a step at time `t` (or its `@` time).
+    pub(super) fn new(end: i64, range_ms: i64, t: i64, param: f64) -> Self {
+        Self {
+            start: end.saturating_sub(range_ms),
+            end,
+            range_ms,
+            t,
+            param,
+        }
+    }
+}
+
+/// A counter reset between consecutive values.
+fn is_reset(prev: f64, v: f64) -> bool {
+    v < prev
+}
+
+/// A change between consecutive values (NaN to NaN is none; NaN to a number is one).
+fn is_change(prev: f64, v: f64) -> bool {
+    !(v == prev || (v.is_nan() && prev.is_nan()))
+}
+
+/// Per-series structures that let a step skip the pass over its window.
+#[derive(Debug)]
+enum Aux {
+    /// One pass per window ([`apply`]).
+    None,
+    /// Counter resets (`rate`, `increase`, `resets`) or changes (`changes`).
+    Pairs(MarkedPairs),
+    /// `min_over_time`, `max_over_time`.
+    Extreme(SlidingExtreme),
+}
+
+/// Evaluates one function over one series' windows at non-decreasing ends, incrementally
+/// where that gives the same bits as [`apply`] on each window (see the module docs).
+#[derive(Debug)]
+pub(super) struct SeriesEval<'s> {
+    kind: Kind,
+    samples: &'s [(i64, f64)],
+    spans: SpanCursor<'s>,
+    aux: Aux,
+}
+
+impl<'s> SeriesEval<'s> {
+    /// With `incremental` false every window gets its own pass; the precomputation (one pass
+    /// over the series) pays off only over several steps.
+    pub(super) fn new(kind: Kind, samples: &'s [(i64, f64)], incremental: bool) -> Self {
+        let aux = match kind {
+            _ if !incremental => Aux::None,
+            Kind::Rate | Kind::Increase | Kind::Resets => {
+                Aux::Pairs(MarkedPairs::new(samples, is_reset))
+            }
+            Kind::Changes => Aux::Pairs(MarkedPairs::new(samples, is_change)),
+            Kind::MinOverTime => Aux::Extreme(SlidingExtreme::new(Extreme::Min)),
+            Kind::MaxOverTime => Aux::Extreme(SlidingExtreme::new(Extreme::Max)),
+            _ => Aux::None,
+        };
+        Self {
+            kind,
+            samples,
+            spans: SpanCursor::new(samples),
+            aux,
+        }
+    }
+
+    /// The function's value over window `w` (whose end must not precede the previous
+    /// call's), `None` for an empty window or no result.
+    pub(super) fn step(&mut self, w: &Window) -> Option<f64> {
+        let span = self.spans.advance(w.end, w.range_ms);
+        if span.is_empty() {
+            return None;
+        }
+        let s = &self.samples[span.clone()];
+        match (&mut self.aux, self.kind) {
+            (Aux::Pairs(pairs), Kind::Resets | Kind::Changes) => Some(pairs.count(&span) as f64),
+            (Aux::Pairs(resets), Kind::Rate | Kind::Increase) => {
+                if s.len() < 2 {
+                    return None;
+                }
+                // The additions of `extrapolated_rate`'s loop, in the same order.
+                let mut result = s[s.len() - 1].1 - s[0].1;
+                for &j in resets.marks(&span) {
+                    result += self.samples[j - 1].1;
+                }
+                Some(extrapolate(s, result, w, true, self.kind == Kind::Rate))
+            }
+            // A window of NaN only: the fold of `apply` ends on its last value.
+            (Aux::Extreme(extreme), _) => Some(
+                extreme
+                    .slide(self.samples, &span)
+                    .map_or(s[s.len() - 1].1, |i| self.samples[i].1),
+            ),
+            _ => apply(self.kind, s, w),
+        }
+    }
 }
 
 pub(crate) fn eval_range_fn(
@@ -131,32 +249,21 @@ pub(crate) fn eval_range_fn(
     }
 
     let keep_name = matches!(kind, Kind::LastOverTime | Kind::FirstOverTime);
+    // With `@` every step sees the same window: compute it once.
+    let steps = if arg.at_ms.is_some() {
+        grid.len.min(1)
+    } else {
+        grid.len
+    };
     let mut out = Vec::with_capacity(arg.series.len());
     for s in arg.series.iter() {
-        let mut cursor = WindowCursor::new(&s.samples);
+        let mut series_eval = SeriesEval::new(kind, &s.samples, steps > 1);
         let mut points = Vec::new();
-        // With `@` every step sees the same window: compute it once.
-        let steps = if arg.at_ms.is_some() {
-            grid.len.min(1)
-        } else {
-            grid.len
-        };
         for (i, &step_param) in param.iter().enumerate().take(steps) {
             ev.budget.tick()?;
             let t = arg.at_ms.unwrap_or_else(|| grid.time(i));
             let end = arg.eval_time(grid.time(i));
-            let samples = cursor.advance(end, range);
-            if samples.is_empty() {
-                continue;
-            }
-            let w = Window {
-                start: end.saturating_sub(range),
-                end,
-                range_ms: range,
-                t,
-                param: step_param,
-            };
-            if let Some(v) = apply(kind, samples, &w) {
+            if let Some(v) = series_eval.step(&Window::new(end, range, t, step_param)) {
                 points.push((i as u32, v));
             }
         }
@@ -184,7 +291,9 @@ fn unwrap_parens(e: &Expr) -> &Expr {
     }
 }
 
-fn apply(kind: Kind, s: &[(i64, f64)], w: &Window) -> Option<f64> {
+/// The function over one window's samples, in one pass: the reference [`SeriesEval`] agrees
+/// with bit for bit.
+pub(super) fn apply(kind: Kind, s: &[(i64, f64)], w: &Window) -> Option<f64> {
     let values = || s.iter().map(|p| p.1);
     let last = s.last()?.1;
     Some(match kind {
@@ -219,11 +328,8 @@ fn apply(kind: Kind, s: &[(i64, f64)], w: &Window) -> Option<f64> {
             let (slope, intercept) = linear_regression(s, w.t);
             intercept + slope * w.param
         }
-        Kind::Resets => s.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64,
-        Kind::Changes => s
-            .windows(2)
-            .filter(|p| !(p[1].1 == p[0].1 || (p[1].1.is_nan() && p[0].1.is_nan())))
-            .count() as f64,
+        Kind::Resets => s.windows(2).filter(|p| is_reset(p[0].1, p[1].1)).count() as f64,
+        Kind::Changes => s.windows(2).filter(|p| is_change(p[0].1, p[1].1)).count() as f64,
         Kind::AvgOverTime => {
             let mut acc = MeanAcc::default();
             values().for_each(|v| acc.add(v));
@@ -258,18 +364,24 @@ fn extrapolated_rate(s: &[(i64, f64)], w: &Window, counter: bool, per_second: bo
     if s.len() < 2 {
         return None;
     }
-    let (first_t, first_v) = s[0];
-    let (last_t, last_v) = s[s.len() - 1];
-    let mut result = last_v - first_v;
+    let mut result = s[s.len() - 1].1 - s[0].1;
     if counter {
-        let mut prev = first_v;
+        let mut prev = s[0].1;
         for &(_, v) in &s[1..] {
-            if v < prev {
+            if is_reset(prev, v) {
                 result += prev;
             }
             prev = v;
         }
     }
+    Some(extrapolate(s, result, w, counter, per_second))
+}
+
+/// The extrapolation of `rate`/`increase`/`delta` given the window's (at least two) samples
+/// and their reset-corrected difference `result`.
+fn extrapolate(s: &[(i64, f64)], result: f64, w: &Window, counter: bool, per_second: bool) -> f64 {
+    let (first_t, first_v) = s[0];
+    let (last_t, _) = s[s.len() - 1];
     let mut to_start = (first_t - w.start) as f64 / 1000.0;
     let mut to_end = (w.end - last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
@@ -295,7 +407,7 @@ fn extrapolated_rate(s: &[(i64, f64)], w: &Window, counter: bool, per_second: bo
     if per_second {
         factor /= w.range_ms as f64 / 1000.0;
     }
-    Some(result * factor)
+    result * factor
 }
 
 /// Least-squares slope and intercept (at `intercept_t`), x in seconds, compensated sums.

@@ -321,3 +321,233 @@ fn date_functions() {
     assert_eq!(single(&src, "hour()", 5 * 3600 + 120), 5.0);
     assert_eq!(single(&src, "minute()", 5 * 3600 + 120), 2.0);
 }
+
+/// Incremental evaluation of the range-vector functions against one pass per window, bit for
+/// bit (NaN-aware: any NaN equals any NaN).
+mod incremental {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::promql::range_fns::{SeriesEval, Window, apply, kind};
+    use crate::promql::selector::window;
+
+    /// Every range-vector function but `absent_over_time`.
+    const FUNCTIONS: [&str; 21] = [
+        "rate",
+        "increase",
+        "delta",
+        "irate",
+        "idelta",
+        "deriv",
+        "predict_linear",
+        "resets",
+        "changes",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "sum_over_time",
+        "count_over_time",
+        "last_over_time",
+        "first_over_time",
+        "present_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "quantile_over_time",
+        "mad_over_time",
+    ];
+
+    /// The functions `SeriesEval` answers without a pass over the window.
+    const INCREMENTAL: [&str; 13] = [
+        "rate",
+        "increase",
+        "delta",
+        "irate",
+        "idelta",
+        "resets",
+        "changes",
+        "min_over_time",
+        "max_over_time",
+        "count_over_time",
+        "last_over_time",
+        "first_over_time",
+        "present_over_time",
+    ];
+
+    fn same_bits(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    fn same(a: Option<f64>, b: Option<f64>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => same_bits(a, b),
+            _ => false,
+        }
+    }
+
+    fn gauge_value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            6 => (-3i32..4).prop_map(f64::from),
+            1 => Just(f64::NAN),
+            1 => Just(-f64::NAN),
+            1 => Just(-0.0),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            2 => -1e3f64..1e3,
+            1 => -1e17f64..1e17,
+        ]
+    }
+
+    /// Irregular, distinct times (ms) from `t0`.
+    fn times(t0: i64, gaps: &[i64]) -> Vec<i64> {
+        let mut t = t0;
+        gaps.iter()
+            .map(|g| {
+                t += g;
+                t
+            })
+            .collect()
+    }
+
+    /// A gauge (repeated values, NaN, ±0, ±Inf, huge values) or a counter that mostly
+    /// grows by fractional amounts and sometimes resets (occasionally to NaN).
+    fn samples(max_gap: i64) -> impl Strategy<Value = Vec<(i64, f64)>> {
+        let gauge = prop::collection::vec((1..max_gap, gauge_value()), 0..80)
+            .prop_map(|v| v.into_iter().unzip::<_, _, Vec<i64>, Vec<f64>>());
+        let counter = (
+            0.0f64..1e6,
+            prop::collection::vec((1..max_gap, 0.0f64..100.0, 0u8..40), 0..80),
+        )
+            .prop_map(|(mut v, steps)| {
+                steps
+                    .into_iter()
+                    .map(|(gap, inc, roll)| {
+                        v = match roll {
+                            0 | 1 => inc, // a reset
+                            2 => f64::NAN,
+                            3 => v, // no change
+                            _ if v.is_nan() => inc,
+                            _ => v + inc,
+                        };
+                        (gap, v)
+                    })
+                    .unzip::<_, _, Vec<i64>, Vec<f64>>()
+            });
+        (-1000i64..1000, prop_oneof![gauge, counter])
+            .prop_map(|(t0, (gaps, values))| times(t0, &gaps).into_iter().zip(values).collect())
+    }
+
+    /// Non-decreasing window ends (repeats allowed), per-step parameters and the range.
+    fn steps() -> impl Strategy<Value = (Vec<(i64, f64)>, i64)> {
+        let param = prop_oneof![4 => -0.5f64..1.5, 1 => Just(f64::NAN), 1 => -100.0f64..100.0];
+        (
+            -2000i64..3000,
+            prop::collection::vec((0i64..400, param), 1..60),
+            1i64..2000,
+        )
+            .prop_map(|(start, deltas, range)| {
+                let mut end = start;
+                let steps = deltas
+                    .into_iter()
+                    .map(|(d, p)| {
+                        end += d;
+                        (end, p)
+                    })
+                    .collect();
+                (steps, range)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn series_eval_matches_one_pass_per_window(
+            s in samples(60),
+            (steps, range) in steps(),
+        ) {
+            for name in FUNCTIONS {
+                let k = kind(name).expect("a range-vector function");
+                let mut incremental = SeriesEval::new(k, &s, true);
+                let mut per_window = SeriesEval::new(k, &s, false);
+                for &(end, param) in &steps {
+                    let w = Window::new(end, range, end, param);
+                    let samples = window(&s, end - range, end);
+                    let want = if samples.is_empty() { None } else { apply(k, samples, &w) };
+                    let got = incremental.step(&w);
+                    prop_assert!(
+                        same(got, want),
+                        "{name}[{range}] at {end}: incremental {got:?}, per window {want:?}, \
+                         window {samples:?}"
+                    );
+                    let got = per_window.step(&w);
+                    prop_assert!(same(got, want), "{name} at {end}: {got:?} vs {want:?}");
+                }
+            }
+        }
+    }
+
+    /// `(labels, time, value bits)` of a query result, NaN bits unified.
+    fn points(v: QueryValue) -> BTreeMap<(Labels, i64), u64> {
+        let bits = |x: f64| {
+            if x.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                x.to_bits()
+            }
+        };
+        match v {
+            QueryValue::Matrix(m) => m
+                .into_iter()
+                .flat_map(|s| {
+                    let labels = s.labels;
+                    s.samples
+                        .into_iter()
+                        .map(move |(t, x)| ((labels.clone(), t), bits(x)))
+                })
+                .collect(),
+            QueryValue::Vector(v) => v
+                .into_iter()
+                .map(|s| ((s.labels, s.time_ms), bits(s.value)))
+                .collect(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// A range query (incremental over its steps) answers at every step what an instant
+        /// query (one pass over its one window) does.
+        #[test]
+        fn range_queries_match_instant_queries(
+            a in samples(20_000),
+            b in samples(20_000),
+            start_s in 0i64..200,
+            step_s in 1i64..40,
+            len in 1i64..25,
+            range_s in 1i64..300,
+        ) {
+            let src = VecSource {
+                series: vec![
+                    series(&[("__name__", "m"), ("i", "a")], &a),
+                    series(&[("__name__", "m"), ("i", "b")], &b),
+                ],
+                ..Default::default()
+            };
+            let end_s = start_s + (len - 1) * step_s;
+            for name in INCREMENTAL {
+                let q = format!("{name}(m[{range_s}s])");
+                let range = points(
+                    run(&src, &q, range_params(start_s, end_s, step_s)).expect("range query"),
+                );
+                let mut instant = BTreeMap::new();
+                for i in 0..len {
+                    let t = start_s + i * step_s;
+                    instant.extend(points(run(&src, &q, instant_params(t)).expect("instant query")));
+                }
+                prop_assert_eq!(range, instant, "{}", q);
+            }
+        }
+    }
+}
