@@ -19,8 +19,9 @@ impl SeriesSource for Fixed {
         _matchers: &Matchers,
         start_ms: i64,
         end_ms: i64,
+        budget: &Budget,
     ) -> Result<Vec<Series>, PromError> {
-        Ok(self
+        let series: Vec<Series> = self
             .0
             .iter()
             .map(|series| Series {
@@ -32,7 +33,9 @@ impl SeriesSource for Fixed {
                     .filter(|(t, _)| (start_ms..=end_ms).contains(t))
                     .collect(),
             })
-            .collect())
+            .collect();
+        budget.add_samples(series.iter().map(|s| s.samples.len() as u64).sum())?;
+        Ok(series)
     }
 }
 

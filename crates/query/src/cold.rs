@@ -12,15 +12,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use datafusion::arrow::compute::cast;
 use tidemark_storage::block::Block;
 use tidemark_storage::cold::{ColdFileEntry, ColdFileReader, ColdSlice, ColdStore, DecodedRows};
-use tidemark_storage::tsdb::{Layout, SeriesId, SeriesKey, merge_blocks};
+use tidemark_storage::tsdb::{Layout, SeriesId, TenantId, merge_blocks};
 use tidemark_storage::{KvResult, KvTransaction};
 
 use crate::error::{QueryError, QueryResult};
-use crate::scan::{OutputColumn, ScanSpec, tag_array, tag_value};
+use crate::predicate::TimeRange;
 
 /// Parsed footers of cold files, shared by every scan of an engine. Files never change once
 /// written (a new version is a new path), so an entry never goes stale; the cache is emptied
@@ -87,12 +85,14 @@ pub(crate) struct LaneCold {
 pub(crate) async fn read_index<T: KvTransaction>(
     tx: &T,
     layout: &Layout,
-    spec: &ScanSpec,
+    tenant: TenantId,
+    measurement: &str,
+    time: TimeRange,
 ) -> KvResult<Vec<ColdFileEntry>> {
     let mut entries = layout
-        .cold_files(tx, spec.tenant, &spec.measurement, spec.time.end, true)
+        .cold_files(tx, tenant, measurement, time.end, true)
         .await?;
-    entries.retain(|entry| entry.overlaps(spec.time.start, spec.time.end));
+    entries.retain(|entry| entry.overlaps(time.start, time.end));
     // Older files first: where two files hold a value, the newer one wins.
     entries.sort_by_key(|entry| entry.created);
     Ok(entries)
@@ -112,7 +112,7 @@ pub(crate) async fn cold_slices(
     cold: &ColdScan,
     lane: &mut LaneCold,
     index: &[ColdFileEntry],
-    spec: &ScanSpec,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
     series: SeriesId,
     (start, end): (i64, i64),
 ) -> QueryResult<Vec<ColdSlice>> {
@@ -130,13 +130,7 @@ pub(crate) async fn cold_slices(
             Some((cached, rows)) if *cached == groups => rows.clone(),
             _ => {
                 let rows = reader
-                    .decode_remote(
-                        &cold.store,
-                        &entry.path,
-                        &groups,
-                        |name| spec.wants_field(name),
-                        false,
-                    )
+                    .decode_remote(&cold.store, &entry.path, &groups, wanted, false)
                     .await
                     .map_err(|error| cold_error(entry, error))?;
                 let rows = Arc::new(rows);
@@ -178,47 +172,4 @@ pub(crate) fn combine(cold: Vec<ColdSlice>, hot: Vec<Block>, (start, end): (i64,
     // Overlapping rows: merged in index order (oldest file first), then hot on top.
     let blocks = cold.iter().map(ColdSlice::to_block).chain(hot);
     Combined::Blocks(vec![merge_blocks(blocks, start, end)])
-}
-
-/// Output batches straight from cold slices (no copy of the field values).
-pub(crate) fn slice_batches(
-    spec: &ScanSpec,
-    key: Option<&SeriesKey>,
-    slices: &[ColdSlice],
-) -> QueryResult<Vec<RecordBatch>> {
-    let size = spec.batch_size.max(1);
-    let mut out = Vec::new();
-    for slice in slices {
-        let rows = slice.rows();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(spec.columns.len());
-        for (column, field) in spec.columns.iter().zip(spec.schema.fields()) {
-            let array: ArrayRef = match column {
-                OutputColumn::Time => Arc::new(slice.times.clone()),
-                OutputColumn::Tag(name) => tag_array(tag_value(key, name), rows),
-                OutputColumn::Field(name, _) => {
-                    match slice
-                        .fields
-                        .iter()
-                        .find(|(field_name, _)| field_name == name)
-                    {
-                        Some((_, array)) if array.data_type() == field.data_type() => array.clone(),
-                        Some((_, array)) => cast(array, field.data_type()).map_err(|error| {
-                            QueryError::Corrupt(format!("cold column {name}: {error}"))
-                        })?,
-                        None => new_null_array(field.data_type(), rows),
-                    }
-                }
-            };
-            columns.push(array);
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(rows));
-        let batch = RecordBatch::try_new_with_options(spec.schema.clone(), columns, &options)
-            .map_err(|error| QueryError::Internal(format!("building a batch: {error}")))?;
-        out.extend(
-            (0..rows)
-                .step_by(size)
-                .map(|offset| batch.slice(offset, size.min(rows - offset))),
-        );
-    }
-    Ok(out)
 }

@@ -24,8 +24,8 @@ use tidemark_storage::tsdb::{Layout, TenantId};
 use crate::budget::{Budget, QueryLimits};
 use crate::error::{QueryError, QueryResult};
 use crate::runtime::{Admission, Permits, QueryRuntime, run_budgeted};
-use crate::scan::Shared;
 use crate::select::SeriesCache;
+use crate::spec::Shared;
 use crate::stream::QueryStream;
 use crate::system::{QueryLog, lock};
 

@@ -6,6 +6,7 @@
 //! through the KV trait) and is the only crate that depends on DataFusion. `server` puts it
 //! behind Arrow Flight SQL and HTTP (`/api/v3/query_sql`); `bench` measures it.
 
+mod batches;
 pub mod budget;
 mod cold;
 mod engine;
@@ -14,10 +15,12 @@ pub mod format;
 mod guard;
 mod predicate;
 pub mod promql;
+mod read;
 mod runtime;
 mod scan;
 mod select;
 mod session;
+mod spec;
 mod stream;
 mod system;
 mod table;

@@ -13,8 +13,11 @@ mod eval;
 mod fetch;
 mod functions;
 mod histogram;
+mod metrics;
 mod num;
+mod postings;
 mod range_fns;
+mod samples;
 mod selector;
 #[cfg(test)]
 mod tests;
@@ -24,5 +27,5 @@ mod windows;
 pub use api::parse_selector;
 pub use bounds::{check_expression, parse_expression};
 pub use eval::{EvalParams, evaluate};
-pub use fetch::metric_name;
+pub use metrics::metric_name;
 pub use value::{InstantSample, Labels, METRIC_NAME, PromError, QueryValue, Series, SeriesSource};

@@ -106,17 +106,6 @@ impl<D: KvDatabase> QueryEngine<D> {
         Ok((context, tenant))
     }
 
-    /// A session of `database` and its measurements' schemas, for PromQL's metric mapping.
-    pub(crate) async fn promql_session(
-        &self,
-        database: &str,
-    ) -> QueryResult<(SessionContext, BTreeMap<String, MeasurementSchema>)> {
-        // One catalog read serves both the tables and the metric mapping.
-        let (tenant, schemas) = self.read_catalog(database).await?;
-        let (context, _) = self.session_over(Some(database), Some((tenant, schemas.clone())))?;
-        Ok((context, schemas))
-    }
-
     /// The tenant of `database` and its measurements' schemas, at one read version (retryable
     /// read errors retry in a new transaction).
     pub(crate) async fn read_catalog(

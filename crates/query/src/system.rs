@@ -19,7 +19,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use tidemark_storage::tsdb::{TenantId, now_nanos};
 use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
-use crate::scan::Shared;
+use crate::spec::Shared;
 use crate::table::time_data_type;
 
 /// Recent queries kept per node.

@@ -20,8 +20,9 @@ use tidemark_storage::tsdb::{FieldType, MeasurementSchema, SeriesId, TenantId};
 use tidemark_storage::{KvDatabase, ReadWindow};
 
 use crate::predicate::{Pushdown, TIME_COLUMN};
-use crate::scan::{OutputColumn, ScanSpec, SeriesPartition, Shared};
+use crate::scan::SeriesPartition;
 use crate::select::select_series;
+use crate::spec::{OutputColumn, ScanSpec, Shared};
 
 /// The time zone of every `time` column.
 pub const TIME_ZONE: &str = "UTC";

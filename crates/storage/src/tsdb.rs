@@ -139,6 +139,26 @@ impl Layout {
             .range()
     }
 
+    /// The postings of every value of one tag key that starts with `prefix`: tuple-encoded
+    /// strings keep byte order and escape only `\x00`, so the encoded prefix (without the
+    /// string's terminator) prefixes exactly the encodings of the values that start with it.
+    pub fn tag_prefix_postings(
+        &self,
+        tenant: TenantId,
+        measurement: &str,
+        tag: &str,
+        prefix: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut begin = self
+            .root
+            .subspace(&(tenant.0, "p", measurement, tag))
+            .pack(&(prefix,));
+        begin.pop();
+        let mut end = begin.clone();
+        end.push(0xff);
+        (begin, end)
+    }
+
     /// Decodes the tag value and series id of a posting key.
     pub fn posting_entry(&self, key: &[u8]) -> Option<(String, SeriesId)> {
         let (_, _, _, _, value, series): (u64, String, String, String, String, u64) =

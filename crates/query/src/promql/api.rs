@@ -77,26 +77,35 @@ impl<D: KvDatabase> QueryEngine<D> {
 }
 
 /// The label sets of the series any of `selectors` selects, with samples in the range.
-async fn selected(
-    source: &StorageSource,
+async fn selected<D: KvDatabase>(
+    source: &StorageSource<D>,
     selectors: &[Matchers],
     start_ms: i64,
     end_ms: i64,
+    budget: &Budget,
 ) -> Result<BTreeSet<Labels>, PromError> {
     let mut sets = BTreeSet::new();
     for matchers in selectors {
-        sets.extend(source.label_sets(matchers, start_ms, end_ms).await?);
+        sets.extend(
+            source
+                .label_sets(matchers, (start_ms, end_ms), budget)
+                .await?,
+        );
+        budget.check_series(sets.len() as u64)?;
     }
     Ok(sets)
 }
 
 impl<D: KvDatabase> QueryEngine<D> {
-    async fn prom_source(&self, database: &str) -> Result<StorageSource, PromError> {
-        match self.promql_session(database).await {
-            Ok((context, schemas)) => Ok(StorageSource::new(Some(context), &schemas)),
+    async fn prom_source(&self, database: &str) -> Result<StorageSource<D>, PromError> {
+        let shared = Arc::clone(&self.shared);
+        match self.read_catalog(database).await {
+            Ok((tenant, schemas)) => Ok(StorageSource::new(shared, Some(tenant), &schemas)),
             // A database nobody wrote to yet holds no series: empty results, as Prometheus
             // answers for metrics it has never seen.
-            Err(QueryError::DatabaseNotFound(_)) => Ok(StorageSource::new(None, &BTreeMap::new())),
+            Err(QueryError::DatabaseNotFound(_)) => {
+                Ok(StorageSource::new(shared, None, &BTreeMap::new()))
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -134,8 +143,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         let owned = database.to_owned();
         self.run_prom(database, None, move |engine, budget| async move {
             let source = engine.prom_source(&owned).await?;
-            let sets = selected(&source, &selectors, start_ms, end_ms).await?;
-            budget.check_series(sets.len() as u64)?;
+            let sets = selected(&source, &selectors, start_ms, end_ms, &budget).await?;
             Ok(sets.into_iter().collect())
         })
         .await
@@ -151,9 +159,9 @@ impl<D: KvDatabase> QueryEngine<D> {
     ) -> Result<Vec<String>, PromError> {
         let matchers = self.parse_selectors(selectors)?;
         let owned = database.to_owned();
-        self.run_prom(database, None, move |engine, _| async move {
+        self.run_prom(database, None, move |engine, budget| async move {
             engine
-                .label_names(&owned, &matchers, start_ms, end_ms)
+                .label_names(&owned, &matchers, (start_ms, end_ms), &budget)
                 .await
         })
         .await
@@ -163,8 +171,8 @@ impl<D: KvDatabase> QueryEngine<D> {
         &self,
         database: &str,
         matchers: &[Matchers],
-        start_ms: i64,
-        end_ms: i64,
+        (start_ms, end_ms): (i64, i64),
+        budget: &Budget,
     ) -> Result<Vec<String>, PromError> {
         let source = self.prom_source(database).await?;
         let mut names = BTreeSet::new();
@@ -175,7 +183,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 names.extend(metric.tags.iter().cloned());
             }
         } else {
-            for labels in selected(&source, matchers, start_ms, end_ms).await? {
+            for labels in selected(&source, matchers, start_ms, end_ms, budget).await? {
                 names.extend(labels.into_iter().map(|(name, _)| name));
             }
         }
@@ -193,9 +201,9 @@ impl<D: KvDatabase> QueryEngine<D> {
     ) -> Result<Vec<String>, PromError> {
         let matchers = self.parse_selectors(selectors)?;
         let (owned, name) = (database.to_owned(), name.to_owned());
-        self.run_prom(database, None, move |engine, _| async move {
+        self.run_prom(database, None, move |engine, budget| async move {
             engine
-                .label_values(&owned, &name, &matchers, start_ms, end_ms)
+                .label_values(&owned, &name, &matchers, (start_ms, end_ms), &budget)
                 .await
         })
         .await
@@ -206,8 +214,8 @@ impl<D: KvDatabase> QueryEngine<D> {
         database: &str,
         name: &str,
         matchers: &[Matchers],
-        start_ms: i64,
-        end_ms: i64,
+        (start_ms, end_ms): (i64, i64),
+        budget: &Budget,
     ) -> Result<Vec<String>, PromError> {
         let source = self.prom_source(database).await?;
         let mut values = BTreeSet::new();
@@ -215,10 +223,10 @@ impl<D: KvDatabase> QueryEngine<D> {
             if name == METRIC_NAME {
                 values.extend(source.metrics().iter().map(|metric| metric.name.clone()));
             } else {
-                values = source.tag_values(name, start_ms, end_ms).await?;
+                values = source.tag_values(name, (start_ms, end_ms), budget).await?;
             }
         } else {
-            for labels in selected(&source, matchers, start_ms, end_ms).await? {
+            for labels in selected(&source, matchers, start_ms, end_ms, budget).await? {
                 values.extend(
                     labels
                         .into_iter()

@@ -102,10 +102,72 @@ pub fn check_expression(text: &str, max_depth: usize) -> Result<(), PromError> {
 /// request must never take the server down, so the parser runs behind `catch_unwind`; the
 /// cost is one landing pad per parse.
 pub fn parse_expression(text: &str) -> Result<Expr, String> {
-    match catch_unwind(AssertUnwindSafe(|| parse(text))) {
+    let text = requote_raw_strings(text);
+    match catch_unwind(AssertUnwindSafe(|| parse(&text))) {
         Ok(parsed) => parsed,
         Err(_) => Err("the expression could not be parsed (a number out of range?)".into()),
     }
+}
+
+/// Rewrites backquoted (raw) strings as double-quoted ones.
+///
+/// In PromQL a backquoted string has no escapes (`{path=~`\[x\]`}` is the regex `\[x\]`), but
+/// promql-parser 0.11's lexer reads escapes in every kind of string and refuses `\[` (found by
+/// the Prometheus oracle). The same string double-quoted, with `\`, `"` and newlines escaped,
+/// means exactly what the raw string means.
+fn requote_raw_strings(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('`') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' | '\'' => {
+                out.push(ch);
+                while let Some(inner) = chars.next() {
+                    out.push(inner);
+                    if inner == '\\' {
+                        out.extend(chars.next());
+                    } else if inner == ch {
+                        break;
+                    }
+                }
+            }
+            '#' => {
+                out.push(ch);
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+            }
+            '`' => {
+                out.push('"');
+                let mut closed = false;
+                for inner in chars.by_ref() {
+                    match inner {
+                        '`' => {
+                            closed = true;
+                            break;
+                        }
+                        '\\' => out.push_str("\\\\"),
+                        '"' => out.push_str("\\\""),
+                        '\n' => out.push_str("\\n"),
+                        other => out.push(other),
+                    }
+                }
+                if !closed {
+                    // Unterminated: the parser reports it on the text as written.
+                    return text.into();
+                }
+                out.push('"');
+            }
+            other => out.push(other),
+        }
+    }
+    out.into()
 }
 
 /// Whether the byte at `index` continues a word or a number (`1.5e+3`, `0x1F`, `5m30s`).
@@ -173,15 +235,38 @@ mod tests {
     fn a_parser_panic_is_an_error() {
         // The fuzzer's finding: a 70-digit number as a range duration.
         let found = format!("+++++ch[{}1]+02+++/", "7".repeat(62));
-        for text in [found.as_str(), "m[1e300]", "m offset Inf", "m[NaN]", "m[1m:1e300]"] {
+        for text in [
+            found.as_str(),
+            "m[1e300]",
+            "m offset Inf",
+            "m[NaN]",
+            "m[1m:1e300]",
+        ] {
             assert!(parse_expression(text).is_err(), "{text}");
         }
         assert!(parse_expression("rate(m[5m])").is_ok());
+        // Raw strings keep their backslashes (promql-parser's lexer would refuse `\[`).
+        let raw = parse_expression("m{path=~`\\[x\\]|a\\+b\"`}").unwrap().to_string();
+        let quoted = parse_expression(r#"m{path=~"\\[x\\]|a\\+b\""}"#).unwrap().to_string();
+        assert_eq!(raw, quoted);
+        assert!(parse_expression("m{a=\"`\"} # `").is_ok());
+        assert!(parse_expression("m{a=`x}").is_err());
         // The check before parsing refuses them too (the fuzzer aborts on any panic).
-        for text in [found.as_str(), "m[1e300]", "m offset Inf", "m offset -NaN", "m[1m:1e300]"] {
+        for text in [
+            found.as_str(),
+            "m[1e300]",
+            "m offset Inf",
+            "m offset -NaN",
+            "m[1m:1e300]",
+        ] {
             assert!(check_expression(text, 128).is_err(), "{text}");
         }
-        for text in ["m[300]", "m offset 1e3", "m[1m:30] + 1e300", "m{a=\"[1e300]\"}"] {
+        for text in [
+            "m[300]",
+            "m offset 1e3",
+            "m[1m:30] + 1e300",
+            "m{a=\"[1e300]\"}",
+        ] {
             assert!(check_expression(text, 128).is_ok(), "{text}");
         }
     }

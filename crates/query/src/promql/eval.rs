@@ -63,14 +63,13 @@ pub async fn evaluate<S: SeriesSource>(
     selector::plan(expr, grid.start, grid.end(), params, budget, &mut plan)?;
     let fetched = futures::future::try_join_all(
         plan.iter()
-            .map(|f| source.select(&f.matchers, f.start_ms, f.end_ms)),
+            .map(|f| source.select(&f.matchers, f.start_ms, f.end_ms, budget)),
     )
     .await?;
     let mut data = HashMap::with_capacity(plan.len());
     for (f, mut series) in plan.iter().zip(fetched) {
+        // The source counted the samples as it loaded them.
         budget.check_series(series.len() as u64)?;
-        let samples: usize = series.iter().map(|s| s.samples.len()).sum();
-        budget.add_samples(samples as u64)?;
         for s in &mut series {
             // Windows are found by binary search and cursors, which need ascending time.
             if !s.samples.is_sorted_by_key(|p| p.0) {

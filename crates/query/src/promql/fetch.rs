@@ -1,49 +1,23 @@
-//! The service's [`SeriesSource`]: Prometheus metric names mapped onto measurements and fields,
-//! read through the same DataFusion tables as SQL, so hot and cold data, the dedup rule and
-//! tenancy are exactly those of every other query.
-//!
-//! Field `f` of measurement `m` is the metric `m_f`; the field `value` (where remote_write
-//! stores samples) is the metric `m` itself. Tags are labels. Only numeric and boolean fields
-//! are metrics (booleans as 0 and 1); string fields are not visible to PromQL.
+//! The service's [`SeriesSource`]: Prometheus metrics mapped onto measurements and fields
+//! (`metrics`), series chosen from the postings by their label matchers (`postings`), and their
+//! samples read straight from both tiers by the SQL scan's reader (`samples`), so hot and cold
+//! data, the dedup rule and tenancy are those of every other query, without DataFusion plans or
+//! a label set per row.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, TimestampNanosecondType};
-use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{Expr, cast as cast_expr};
-use datafusion::prelude::{SessionContext, ident, lit};
-use promql_parser::label::{MatchOp, Matcher, Matchers};
-use tidemark_storage::tsdb::{FieldType, MeasurementSchema};
+use promql_parser::label::Matchers;
+use tidemark_storage::tsdb::{MeasurementSchema, SeriesId, SeriesKey, TenantId};
+use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
+use super::metrics::{MetricColumn, catalog_metrics, labels_match, matcher_groups, name_matches};
+use super::postings::select_group;
+use super::samples::{MeasurementRead, PRESENCE_CHUNK, Presence, read_samples};
 use super::value::{Labels, METRIC_NAME, PromError, Series, SeriesSource};
+use crate::budget::Budget;
 use crate::error::QueryError;
-use crate::predicate::TIME_COLUMN;
-use crate::table::TIME_ZONE;
-
-/// The field whose metric name is the bare measurement name.
-pub(crate) const VALUE_FIELD: &str = "value";
-const VALUE_ALIAS: &str = "__tidemark_value";
-const NANOS_PER_MILLI: i64 = 1_000_000;
-
-/// The Prometheus name of a field.
-pub fn metric_name(measurement: &str, field: &str) -> String {
-    if field == VALUE_FIELD {
-        measurement.to_owned()
-    } else {
-        format!("{measurement}_{field}")
-    }
-}
-
-/// One metric: where its samples live.
-#[derive(Debug, Clone)]
-pub(crate) struct MetricColumn {
-    pub(crate) name: String,
-    pub(crate) measurement: String,
-    pub(crate) field: String,
-    pub(crate) tags: Vec<String>,
-}
+use crate::spec::Shared;
 
 impl From<QueryError> for PromError {
     fn from(error: QueryError) -> Self {
@@ -65,119 +39,42 @@ impl From<QueryError> for PromError {
     }
 }
 
-impl From<datafusion::error::DataFusionError> for PromError {
-    fn from(error: datafusion::error::DataFusionError) -> Self {
-        QueryError::from(error).into()
-    }
-}
-
-/// The alternatives of a selector: a series matches when it satisfies every matcher of one
-/// group (`{a="1" or b="2"}` has two groups).
-pub(crate) fn matcher_groups(matchers: &Matchers) -> Vec<&[Matcher]> {
-    let mut groups: Vec<&[Matcher]> = Vec::new();
-    if !matchers.matchers.is_empty() || matchers.or_matchers.is_empty() {
-        groups.push(&matchers.matchers);
-    }
-    groups.extend(matchers.or_matchers.iter().map(Vec::as_slice));
-    groups
-}
-
-fn label_value<'a>(labels: &'a Labels, name: &str) -> &'a str {
-    labels
-        .iter()
-        .find(|(label, _)| label == name)
-        .map_or("", |(_, value)| value.as_str())
-}
-
-/// True when `labels` satisfy the selector (an absent label has the empty value).
-pub(crate) fn labels_match(matchers: &Matchers, labels: &Labels) -> bool {
-    matcher_groups(matchers).iter().any(|group| {
-        group
-            .iter()
-            .all(|matcher| matcher.is_match(label_value(labels, &matcher.name)))
-    })
-}
-
-fn name_may_match(matchers: &Matchers, name: &str) -> bool {
-    matcher_groups(matchers).iter().any(|group| {
-        group
-            .iter()
-            .filter(|matcher| matcher.name == METRIC_NAME)
-            .all(|matcher| matcher.is_match(name))
-    })
-}
-
-fn time_literal(millis: i64, end: bool) -> Expr {
-    let nanos = millis.saturating_mul(NANOS_PER_MILLI);
-    // A millisecond holds every nanosecond time that floors to it.
-    let nanos = if end {
-        nanos.saturating_add(NANOS_PER_MILLI - 1)
-    } else {
-        nanos
-    };
-    lit(ScalarValue::TimestampNanosecond(
-        Some(nanos),
-        Some(TIME_ZONE.into()),
-    ))
-}
-
-/// Rows whose time floors to a millisecond in `[start_ms, end_ms]`.
-fn time_filter(start_ms: i64, end_ms: i64) -> Expr {
-    ident(TIME_COLUMN)
-        .gt_eq(time_literal(start_ms, false))
-        .and(ident(TIME_COLUMN).lt_eq(time_literal(end_ms, true)))
-}
-
-fn strings(column: &dyn Array) -> Result<Vec<Option<String>>, PromError> {
-    let column = cast(column, &DataType::Utf8)
-        .map_err(|error| PromError::Internal(format!("tag column: {error}")))?;
-    let column = column.as_string::<i32>();
-    Ok((0..column.len())
-        .map(|row| {
-            (!column.is_null(row))
-                .then(|| column.value(row).to_owned())
-                .filter(|value| !value.is_empty())
-        })
-        .collect())
+/// One measurement's part of a selector: the metrics (fields) it may select there and the
+/// series whose tags may match.
+struct Planned<'a> {
+    measurement: &'a str,
+    metrics: Vec<&'a MetricColumn>,
+    series: BTreeSet<SeriesId>,
 }
 
 /// Storage seen as Prometheus series, for one database.
-pub(crate) struct StorageSource {
-    context: Option<SessionContext>,
+pub(crate) struct StorageSource<D> {
+    shared: Arc<Shared<D>>,
+    /// None for a database nobody wrote to: every selection is empty.
+    tenant: Option<TenantId>,
     metrics: Vec<MetricColumn>,
 }
 
-impl std::fmt::Debug for StorageSource {
+impl<D> std::fmt::Debug for StorageSource<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StorageSource")
+            .field("tenant", &self.tenant)
             .field("metrics", &self.metrics.len())
             .finish_non_exhaustive()
     }
 }
 
-impl StorageSource {
-    /// A source over `schemas`; without a session (unknown database) every selection is empty.
+impl<D: KvDatabase> StorageSource<D> {
     pub(crate) fn new(
-        context: Option<SessionContext>,
+        shared: Arc<Shared<D>>,
+        tenant: Option<TenantId>,
         schemas: &BTreeMap<String, MeasurementSchema>,
     ) -> Self {
-        let mut metrics = Vec::new();
-        for (measurement, schema) in schemas {
-            let tags: Vec<String> = schema.tags.iter().cloned().collect();
-            for (field, kind) in &schema.fields {
-                if *kind == FieldType::String {
-                    continue;
-                }
-                metrics.push(MetricColumn {
-                    name: metric_name(measurement, field),
-                    measurement: measurement.clone(),
-                    field: field.clone(),
-                    tags: tags.clone(),
-                });
-            }
+        Self {
+            shared,
+            tenant,
+            metrics: catalog_metrics(schemas),
         }
-        metrics.sort_by(|a, b| a.name.cmp(&b.name));
-        Self { context, metrics }
     }
 
     /// Every metric and its label names.
@@ -185,199 +82,215 @@ impl StorageSource {
         &self.metrics
     }
 
-    /// The metrics a selector may select.
-    pub(crate) fn candidates<'a>(
-        &'a self,
-        matchers: &'a Matchers,
-    ) -> impl Iterator<Item = &'a MetricColumn> + 'a {
-        self.metrics
-            .iter()
-            .filter(move |metric| name_may_match(matchers, &metric.name))
-    }
-
-    fn filter(metric: &MetricColumn, matchers: &Matchers, start_ms: i64, end_ms: i64) -> Expr {
-        let mut filter = time_filter(start_ms, end_ms).and(ident(&metric.field).is_not_null());
-        // Equality on a tag narrows the scan through the postings; everything else is checked
-        // on the labels afterwards, which also keeps `or` groups exact.
-        if matchers.or_matchers.is_empty() {
-            for matcher in &matchers.matchers {
-                if matches!(matcher.op, MatchOp::Equal)
-                    && !matcher.value.is_empty()
-                    && metric.tags.contains(&matcher.name)
-                {
-                    filter = filter.and(ident(&matcher.name).eq(lit(matcher.value.clone())));
-                }
-            }
-        }
-        filter
-    }
-
-    fn labels(metric: &MetricColumn, tags: &[Vec<Option<String>>], row: usize) -> Labels {
-        let mut labels: Labels = metric
-            .tags
-            .iter()
-            .zip(tags)
-            .filter_map(|(name, values)| values[row].clone().map(|value| (name.clone(), value)))
-            .collect();
-        labels.push((METRIC_NAME.to_owned(), metric.name.clone()));
-        labels.sort();
-        labels
-    }
-
-    async fn collect(
+    /// The measurements, metrics and series a selector may select (a superset: the caller
+    /// checks each series' labels).
+    async fn plan(
         &self,
-        metric: &MetricColumn,
-        filter: Expr,
-        columns: Vec<Expr>,
-        distinct: bool,
-    ) -> Result<Vec<RecordBatch>, PromError> {
-        let Some(context) = &self.context else {
-            return Ok(Vec::new());
-        };
-        let frame = context
-            .table(datafusion::common::TableReference::bare(
-                metric.measurement.as_str(),
-            ))
-            .await?
-            .filter(filter)?
-            .select(columns)?;
-        let frame = if distinct { frame.distinct()? } else { frame };
-        Ok(frame.collect().await?)
-    }
-
-    /// The samples of one metric's series in `[start_ms, end_ms]`, before label matching.
-    async fn read(
-        &self,
-        metric: &MetricColumn,
+        tenant: TenantId,
         matchers: &Matchers,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<Vec<Series>, PromError> {
-        let mut columns = vec![ident(TIME_COLUMN)];
-        columns.extend(metric.tags.iter().map(ident));
-        columns.push(cast_expr(ident(&metric.field), DataType::Float64).alias(VALUE_ALIAS));
-        let filter = Self::filter(metric, matchers, start_ms, end_ms);
-        let batches = self.collect(metric, filter, columns, false).await?;
-        let mut by_labels: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
-        for batch in &batches {
-            let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
-            let tags = (0..metric.tags.len())
-                .map(|index| strings(batch.column(index + 1).as_ref()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let values = batch
-                .column(metric.tags.len() + 1)
-                .as_primitive::<Float64Type>();
-            for row in 0..batch.num_rows() {
-                if values.is_null(row) {
+    ) -> Result<Vec<Planned<'_>>, PromError> {
+        let layout = &self.shared.layout;
+        let mut window = ReadWindow::new(self.shared.db.clone());
+        let mut planned: BTreeMap<&str, Planned<'_>> = BTreeMap::new();
+        for group in matcher_groups(matchers) {
+            let mut by_measurement: BTreeMap<&str, Vec<&MetricColumn>> = BTreeMap::new();
+            for metric in self.metrics.iter().filter(|m| name_matches(group, &m.name)) {
+                by_measurement
+                    .entry(metric.measurement.as_str())
+                    .or_default()
+                    .push(metric);
+            }
+            for (measurement, metrics) in by_measurement {
+                let tags = &metrics[0].tags;
+                let series =
+                    select_group(&mut window, layout, tenant, measurement, tags, group).await?;
+                if series.is_empty() {
                     continue;
                 }
-                let time = times.value(row).div_euclid(NANOS_PER_MILLI);
-                by_labels
-                    .entry(Self::labels(metric, &tags, row))
-                    .or_default()
-                    .push((time, values.value(row)));
-            }
-        }
-        Ok(by_labels
-            .into_iter()
-            .filter(|(labels, _)| labels_match(matchers, labels))
-            .map(|(labels, mut samples)| {
-                // Sub-millisecond points share a Prometheus timestamp: the latest one wins.
-                samples.sort_by_key(|(time, _)| *time);
-                let mut deduplicated: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
-                for sample in samples {
-                    match deduplicated.last_mut() {
-                        Some(last) if last.0 == sample.0 => *last = sample,
-                        _ => deduplicated.push(sample),
+                let entry = planned.entry(measurement).or_insert_with(|| Planned {
+                    measurement,
+                    metrics: Vec::new(),
+                    series: BTreeSet::new(),
+                });
+                for metric in metrics {
+                    if !entry
+                        .metrics
+                        .iter()
+                        .any(|known| known.field == metric.field)
+                    {
+                        entry.metrics.push(metric);
                     }
                 }
-                Series {
-                    labels,
-                    samples: deduplicated,
-                }
-            })
-            .collect())
+                entry.series.extend(series);
+            }
+        }
+        Ok(planned.into_values().collect())
     }
 
-    /// The label sets of the series a selector selects that have samples in the range.
+    /// The label sets of the series a selector selects that have data in the range (at the
+    /// granularity of [`Presence`]).
     pub(crate) async fn label_sets(
         &self,
         matchers: &Matchers,
-        start_ms: i64,
-        end_ms: i64,
+        (start_ms, end_ms): (i64, i64),
+        budget: &Budget,
     ) -> Result<BTreeSet<Labels>, PromError> {
         let mut sets = BTreeSet::new();
-        for metric in self.candidates(matchers) {
-            let columns: Vec<Expr> = metric.tags.iter().map(ident).collect();
-            let filter = Self::filter(metric, matchers, start_ms, end_ms);
-            let batches = if columns.is_empty() {
-                // A measurement without tags: one series, present if any row is.
-                let any = self
-                    .collect(metric, filter, vec![ident(TIME_COLUMN)], false)
-                    .await?;
-                if any.iter().any(|batch| batch.num_rows() > 0) {
-                    let labels = vec![(METRIC_NAME.to_owned(), metric.name.clone())];
-                    if labels_match(matchers, &labels) {
-                        sets.insert(labels);
+        let Some(tenant) = self.tenant else {
+            return Ok(sets);
+        };
+        let mut window = ReadWindow::new(self.shared.db.clone());
+        for planned in self.plan(tenant, matchers).await? {
+            let fields: Vec<String> = planned.metrics.iter().map(|m| m.field.clone()).collect();
+            let series: Vec<SeriesId> = planned.series.into_iter().collect();
+            let mut presence = Presence::open(
+                &self.shared,
+                tenant,
+                planned.measurement,
+                (start_ms, end_ms),
+            )
+            .await?;
+            for chunk in series.chunks(PRESENCE_CHUNK) {
+                budget.check()?;
+                for (series, present) in chunk.iter().zip(presence.check(chunk, &fields).await?) {
+                    let Some(present) = present else {
+                        continue;
+                    };
+                    let key = self.key(&mut window, tenant, *series).await?;
+                    for (metric, _) in planned.metrics.iter().zip(present).filter(|(_, p)| *p) {
+                        let labels = labels_of(&key, &metric.name);
+                        if labels_match(matchers, &labels) {
+                            sets.insert(labels);
+                        }
                     }
                 }
-                continue;
-            } else {
-                self.collect(metric, filter, columns, true).await?
-            };
-            for batch in &batches {
-                let tags = (0..metric.tags.len())
-                    .map(|index| strings(batch.column(index).as_ref()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                for row in 0..batch.num_rows() {
-                    let labels = Self::labels(metric, &tags, row);
-                    if labels_match(matchers, &labels) {
-                        sets.insert(labels);
-                    }
-                }
+                budget.check_series(sets.len() as u64)?;
             }
         }
         Ok(sets)
     }
 
-    /// Distinct values of tag `name` across every metric carrying it, in the range.
+    /// Distinct values of tag `name` across every measurement carrying it, of series with data
+    /// in the range (at the granularity of [`Presence`]).
     pub(crate) async fn tag_values(
         &self,
         name: &str,
-        start_ms: i64,
-        end_ms: i64,
+        range: (i64, i64),
+        budget: &Budget,
     ) -> Result<BTreeSet<String>, PromError> {
         let mut values = BTreeSet::new();
-        let mut seen_measurements = BTreeSet::new();
-        for metric in &self.metrics {
-            if !metric.tags.iter().any(|tag| tag == name)
-                || !seen_measurements.insert(metric.measurement.clone())
-            {
-                continue;
-            }
-            // Any field of the measurement will do: the tag is the measurement's.
-            let filter = time_filter(start_ms, end_ms).and(ident(name).is_not_null());
-            for batch in self
-                .collect(metric, filter, vec![ident(name)], true)
-                .await?
-            {
-                values.extend(strings(batch.column(0).as_ref())?.into_iter().flatten());
+        let Some(tenant) = self.tenant else {
+            return Ok(values);
+        };
+        let layout = &self.shared.layout;
+        let measurements: BTreeSet<&str> = self
+            .metrics
+            .iter()
+            .filter(|metric| metric.tags.iter().any(|tag| tag == name))
+            .map(|metric| metric.measurement.as_str())
+            .collect();
+        for measurement in measurements {
+            // Each value's series, from the tag's postings.
+            let mut by_value: BTreeMap<String, Vec<SeriesId>> = BTreeMap::new();
+            let (begin, end) = layout.tag_postings(tenant, measurement, name);
+            let mut window = ReadWindow::new(self.shared.db.clone());
+            window
+                .read_append_only(&RangeRequest::new(begin, end), |(key, _)| {
+                    if let Some((value, series)) = layout.posting_entry(&key) {
+                        by_value.entry(value).or_default().push(series);
+                    }
+                })
+                .await
+                .map_err(QueryError::from)?;
+            by_value.retain(|value, _| !values.contains(value));
+            // A value is present once one of its series is: check the next series of every
+            // value still unseen, a chunk at a time, until each is seen or out of series.
+            let mut presence = Presence::open(&self.shared, tenant, measurement, range).await?;
+            let mut round = 0;
+            while !by_value.is_empty() {
+                let candidates: Vec<(String, SeriesId)> = by_value
+                    .iter()
+                    .filter_map(|(value, series)| Some((value.clone(), *series.get(round)?)))
+                    .collect();
+                if candidates.is_empty() {
+                    break;
+                }
+                for chunk in candidates.chunks(PRESENCE_CHUNK) {
+                    budget.check()?;
+                    let series: Vec<SeriesId> = chunk.iter().map(|(_, series)| *series).collect();
+                    for ((value, _), present) in
+                        chunk.iter().zip(presence.check(&series, &[]).await?)
+                    {
+                        if present.is_some() {
+                            by_value.remove(value);
+                            values.insert(value.clone());
+                        }
+                    }
+                }
+                round += 1;
             }
         }
         Ok(values)
     }
+
+    async fn key(
+        &self,
+        window: &mut ReadWindow<D>,
+        tenant: TenantId,
+        series: SeriesId,
+    ) -> Result<Arc<SeriesKey>, PromError> {
+        Ok(self
+            .shared
+            .series
+            .key(window, &self.shared.layout, tenant, series)
+            .await?)
+    }
 }
 
-impl SeriesSource for StorageSource {
+/// A series' labels as metric `name`: its tags and `__name__`, sorted.
+fn labels_of(key: &SeriesKey, name: &str) -> Labels {
+    let mut labels: Labels = key.tags.clone();
+    labels.push((METRIC_NAME.to_owned(), name.to_owned()));
+    labels.sort();
+    labels
+}
+
+impl<D: KvDatabase> SeriesSource for StorageSource<D> {
     async fn select(
         &self,
         matchers: &Matchers,
         start_ms: i64,
         end_ms: i64,
+        budget: &Budget,
     ) -> Result<Vec<Series>, PromError> {
         let mut selected = Vec::new();
-        for metric in self.candidates(matchers) {
-            selected.extend(self.read(metric, matchers, start_ms, end_ms).await?);
+        let Some(tenant) = self.tenant else {
+            return Ok(selected);
+        };
+        for planned in self.plan(tenant, matchers).await? {
+            let read = MeasurementRead {
+                measurement: planned.measurement.to_owned(),
+                tags: planned.metrics[0].tags.clone(),
+                fields: planned
+                    .metrics
+                    .iter()
+                    .map(|metric| (metric.field.clone(), metric.kind))
+                    .collect(),
+                series: planned.series.into_iter().collect(),
+            };
+            let found =
+                read_samples(&self.shared, tenant, read, (start_ms, end_ms), budget).await?;
+            for (key, per_field) in found {
+                for (metric, samples) in planned.metrics.iter().zip(per_field) {
+                    if samples.is_empty() {
+                        continue;
+                    }
+                    let labels = labels_of(&key, &metric.name);
+                    if labels_match(matchers, &labels) {
+                        selected.push(Series { labels, samples });
+                    }
+                }
+            }
         }
         Ok(selected)
     }

@@ -7,6 +7,7 @@ use promql_parser::parser::parse;
 
 use super::eval::{EvalParams, evaluate};
 use super::value::{InstantSample, Labels, PromError, QueryValue, Series, SeriesSource};
+use crate::budget::Budget;
 
 #[derive(Debug, Default)]
 struct VecSource {
@@ -30,11 +31,12 @@ impl SeriesSource for VecSource {
         matchers: &Matchers,
         start_ms: i64,
         end_ms: i64,
+        budget: &Budget,
     ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send {
         if let Ok(mut calls) = self.calls.lock() {
             calls.push((start_ms, end_ms));
         }
-        let out = self
+        let out: Vec<Series> = self
             .series
             .iter()
             .filter(|s| {
@@ -55,7 +57,12 @@ impl SeriesSource for VecSource {
                     .collect(),
             })
             .collect();
-        std::future::ready(Ok(out))
+        let loaded = out.iter().map(|s| s.samples.len() as u64).sum();
+        let counted = budget
+            .add_samples(loaded)
+            .map(|()| out)
+            .map_err(PromError::from);
+        std::future::ready(counted)
     }
 }
 

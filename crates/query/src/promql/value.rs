@@ -5,7 +5,7 @@ use std::future::Future;
 
 use promql_parser::label::Matchers;
 
-use crate::budget::Exhausted;
+use crate::budget::{Budget, Exhausted};
 
 /// The metric name label.
 pub const METRIC_NAME: &str = "__name__";
@@ -89,11 +89,15 @@ pub trait SeriesSource: Sync {
     /// Every series whose labels satisfy `matchers` (a bare metric name arrives as an
     /// equality matcher on `__name__`), with its samples whose time `t` satisfies
     /// `start_ms <= t <= end_ms`. Series with no sample in the range may be omitted.
+    ///
+    /// The source counts the samples it loads against `budget` as it loads them (so a
+    /// selection too large fails before it is all in memory) and stops at its deadline.
     fn select(
         &self,
         matchers: &Matchers,
         start_ms: i64,
         end_ms: i64,
+        budget: &Budget,
     ) -> impl Future<Output = Result<Vec<Series>, PromError>> + Send;
 }
 
