@@ -49,8 +49,8 @@ pub(crate) struct ServersArgs {
 }
 
 pub(crate) struct Loaded {
-    lines: usize,
-    elapsed: Duration,
+    pub(crate) lines: usize,
+    pub(crate) elapsed: Duration,
 }
 
 /// Sends every batch over `connections` concurrent connections; fails on any non-2xx.
@@ -126,7 +126,7 @@ impl Server {
         anyhow::bail!("{} did not become ready", self.name)
     }
 
-    fn peak_rss_bytes(&self) -> u64 {
+    pub(crate) fn peak_rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
@@ -184,6 +184,15 @@ pub(crate) fn tidemark_binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
 
 /// Starts `tidemark serve` on a free port with its data in `data`.
 pub(crate) fn start_tidemark(binary: &Path, data: &Path) -> anyhow::Result<Server> {
+    start_tidemark_with(binary, data, &[])
+}
+
+/// [`start_tidemark`] with more flags (another storage backend, say).
+pub(crate) fn start_tidemark_with(
+    binary: &Path,
+    data: &Path,
+    extra: &[String],
+) -> anyhow::Result<Server> {
     let port = free_port()?;
     let data = data.to_path_buf();
     let child = Command::new(binary)
@@ -196,6 +205,7 @@ pub(crate) fn start_tidemark(binary: &Path, data: &Path) -> anyhow::Result<Serve
             "--data-dir",
         ])
         .arg(&data)
+        .args(extra)
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| {

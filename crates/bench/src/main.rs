@@ -4,6 +4,7 @@
 //! one result line per measurement with the parameters that produced it. Results are recorded
 //! in `docs/benchmarks.md`. This crate may depend on every other crate; nothing depends on it.
 
+mod backends;
 mod codec;
 mod cold;
 mod ingest;
@@ -38,6 +39,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Prometheus: remote_write ingest and dashboard range queries, next to VictoriaMetrics.
     Prom(prom::PromArgs),
+    /// The same ingest and dashboard queries on the embedded backend and on FoundationDB.
+    Backends(backends::BackendsArgs),
     /// Cold tier: bytes per value (hot, cold, VictoriaMetrics) and a month-long aggregate
     /// against DuckDB on the same Parquet files.
     Cold(cold::ColdArgs),
@@ -55,5 +58,6 @@ fn main() -> anyhow::Result<()> {
         Command::Query(args) => runtime.block_on(query::run(args)),
         Command::Cold(args) => runtime.block_on(cold::run(args)),
         Command::Prom(args) => runtime.block_on(prom::run(args)),
+        Command::Backends(args) => runtime.block_on(backends::run(args)),
     }
 }

@@ -144,13 +144,13 @@ async fn send_all(
 }
 
 /// A dashboard query: expression, range and step.
-struct DashboardQuery {
-    expr: &'static str,
-    hours: i64,
-    step_seconds: i64,
+pub(crate) struct DashboardQuery {
+    pub(crate) expr: &'static str,
+    pub(crate) hours: i64,
+    pub(crate) step_seconds: i64,
 }
 
-const QUERIES: [DashboardQuery; 6] = [
+pub(crate) const QUERIES: [DashboardQuery; 6] = [
     DashboardQuery {
         expr: "avg by (hostname) (cpu_usage_user)",
         hours: 1,
@@ -184,7 +184,7 @@ const QUERIES: [DashboardQuery; 6] = [
 ];
 
 /// One timed range query; returns the latency and the number of series returned.
-async fn range_query(
+pub(crate) async fn range_query(
     client: &reqwest::Client,
     url: &str,
     query: &DashboardQuery,

@@ -34,22 +34,22 @@ const HOUR: i64 = 3_600_000_000_000;
 const MINUTE: i64 = 60_000_000_000;
 
 /// One instance of a query type: the SQL, and the MetricsQL range query doing the same work.
-struct Instance {
-    sql: String,
-    promql: String,
-    start: i64,
-    end: i64,
-    step: &'static str,
+pub(crate) struct Instance {
+    pub(crate) sql: String,
+    pub(crate) promql: String,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) step: &'static str,
 }
 
 fn rfc3339(nanos: i64) -> String {
     chrono::DateTime::from_timestamp_nanos(nanos).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-struct Generator {
-    rng: StdRng,
-    hosts: usize,
-    data_end: i64,
+pub(crate) struct Generator {
+    pub(crate) rng: StdRng,
+    pub(crate) hosts: usize,
+    pub(crate) data_end: i64,
 }
 
 impl Generator {
@@ -65,7 +65,7 @@ impl Generator {
         (start, start + width)
     }
 
-    fn instance(&mut self, kind: &str) -> Instance {
+    pub(crate) fn instance(&mut self, kind: &str) -> Instance {
         match kind {
             "single-groupby-1-1-1" => {
                 let host = self.host();
@@ -166,7 +166,7 @@ impl Generator {
 }
 
 /// The TSBS query types, in TSBS's names.
-const QUERY_TYPES: [&str; 6] = [
+pub(crate) const QUERY_TYPES: [&str; 6] = [
     "single-groupby-1-1-1",
     "single-groupby-5-1-12",
     "double-groupby-1",
@@ -175,7 +175,7 @@ const QUERY_TYPES: [&str; 6] = [
     "groupby-orderby-limit",
 ];
 
-async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<(Duration, usize)> {
+pub(crate) async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<(Duration, usize)> {
     let started = Instant::now();
     let response = request.send().await?;
     let status = response.status();
@@ -187,7 +187,7 @@ async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<(Duration, us
     Ok((elapsed, body.len()))
 }
 
-fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
+pub(crate) fn summary(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     (ms(samples[0]), ms(samples[samples.len() / 2]))
