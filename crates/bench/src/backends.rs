@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::ingest::{Server, load, start_tidemark_with, tidemark_binary};
-use crate::prom::{QUERIES, range_query};
+use crate::prom_calls::{QUERIES, range_query};
 use crate::query::{Generator, QUERY_TYPES, summary, timed};
 use crate::tsbs::{self, DEFAULT_START_NANOS, DataArgs, INTERVAL_NANOS};
 

@@ -48,7 +48,7 @@ const SQL: &str = "SELECT hostname, date_bin(INTERVAL '1 day', time) AS day, \
                    ORDER BY hostname, day";
 
 /// One day of data as request bodies of about 5,000 lines.
-fn day_batches(generator: &mut tsbs::CpuOnly) -> Vec<String> {
+pub(crate) fn day_batches(generator: &mut tsbs::CpuOnly) -> Vec<String> {
     let mut batches = Vec::new();
     let mut current = String::new();
     for row in 0..8_640 {

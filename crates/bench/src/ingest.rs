@@ -126,6 +126,12 @@ impl Server {
         anyhow::bail!("{} did not become ready", self.name)
     }
 
+    /// Starts a new peak for [`Self::peak_rss_bytes`] (writing 5 to `clear_refs` resets the
+    /// kernel's high-water mark).
+    pub(crate) fn reset_peak_rss(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
     pub(crate) fn peak_rss_bytes(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();

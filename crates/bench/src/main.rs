@@ -10,6 +10,7 @@ mod cold;
 mod ingest;
 mod kv;
 mod prom;
+mod prom_calls;
 mod query;
 mod tsbs;
 

@@ -1,8 +1,11 @@
 //! Prometheus workloads side by side with VictoriaMetrics on the same TSBS cpu-only data:
 //! remote_write ingest rate (bodies as Prometheus sends them: snappy protobuf, a few thousand
-//! samples from many series each), then Grafana-style range queries through each system's
-//! Prometheus API (`rate` and `avg by` over 1 h to 24 h).
+//! samples from many series each), then a Grafana dashboard's calls (`prom_calls`) in three
+//! states of the data: right after ingest, settled after compaction, and a week whose older
+//! days are in the cold tier.
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,9 +14,12 @@ use clap::Args;
 use prost::Message;
 use tidemark_ingest::remote_write::{LabelProto, SampleProto, TimeSeriesProto, WriteRequestProto};
 
+use crate::cold::day_batches;
 use crate::ingest::{
-    ServersArgs, compact_settle, start_tidemark, start_victoria_metrics, tidemark_binary,
+    Server, ServersArgs, compact_settle, load, start_tidemark, start_victoria_metrics,
+    tidemark_binary,
 };
+use crate::prom_calls::{compare, dashboard};
 use crate::tsbs::{CpuOnly, DEFAULT_START_NANOS, DataArgs, FIELDS, INTERVAL_NANOS};
 
 /// Arguments of `tidemark-bench prom`.
@@ -30,9 +36,15 @@ pub(crate) struct PromArgs {
     /// Concurrent remote_write connections (Prometheus's shards).
     #[arg(long, default_value_t = 4)]
     connections: usize,
-    /// Runs of each query per system.
+    /// Runs of each call per system.
     #[arg(long, default_value_t = 10)]
     iterations: usize,
+    /// Days of the third state, loaded ending at the current hour (0: skip it).
+    #[arg(long, default_value_t = 7)]
+    week_days: usize,
+    /// Days of the third state left hot; the older ones are tiered to cold.
+    #[arg(long, default_value_t = 2)]
+    hot_days: usize,
 }
 
 /// Samples of one series a request carries (consecutive scrapes, as a sender catching up).
@@ -143,79 +155,6 @@ async fn send_all(
     Ok(started.elapsed())
 }
 
-/// A dashboard query: expression, range and step.
-pub(crate) struct DashboardQuery {
-    pub(crate) expr: &'static str,
-    pub(crate) hours: i64,
-    pub(crate) step_seconds: i64,
-}
-
-pub(crate) const QUERIES: [DashboardQuery; 6] = [
-    DashboardQuery {
-        expr: "avg by (hostname) (cpu_usage_user)",
-        hours: 1,
-        step_seconds: 15,
-    },
-    DashboardQuery {
-        expr: "avg by (hostname) (cpu_usage_user)",
-        hours: 24,
-        step_seconds: 300,
-    },
-    DashboardQuery {
-        expr: "sum by (region) (rate(cpu_usage_user[5m]))",
-        hours: 1,
-        step_seconds: 15,
-    },
-    DashboardQuery {
-        expr: "sum by (region) (rate(cpu_usage_user[5m]))",
-        hours: 24,
-        step_seconds: 300,
-    },
-    DashboardQuery {
-        expr: "rate(cpu_usage_system{hostname=\"host_1\"}[5m])",
-        hours: 24,
-        step_seconds: 60,
-    },
-    DashboardQuery {
-        expr: "max by (hostname) (max_over_time(cpu_usage_idle[10m]))",
-        hours: 6,
-        step_seconds: 60,
-    },
-];
-
-/// One timed range query; returns the latency and the number of series returned.
-pub(crate) async fn range_query(
-    client: &reqwest::Client,
-    url: &str,
-    query: &DashboardQuery,
-    end_seconds: i64,
-) -> anyhow::Result<(Duration, usize)> {
-    let start = end_seconds - query.hours * 3600;
-    let form = [
-        ("query", query.expr.to_owned()),
-        ("start", start.to_string()),
-        ("end", end_seconds.to_string()),
-        ("step", query.step_seconds.to_string()),
-        // VictoriaMetrics caches rollup results; every run must compute.
-        ("nocache", "1".to_owned()),
-    ];
-    let started = Instant::now();
-    let response = client.post(url).form(&form).send().await?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await?;
-    let elapsed = started.elapsed();
-    if !status.is_success() {
-        anyhow::bail!("{url} {}: {status} {body}", query.expr);
-    }
-    let series = body["data"]["result"].as_array().map_or(0, Vec::len);
-    Ok((elapsed, series))
-}
-
-fn median_ms(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
-    samples[samples.len() / 2].as_secs_f64() * 1e3
-}
-
 pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
     let (bodies, samples) = bodies(&args);
     let bodies = Arc::new(bodies);
@@ -241,11 +180,6 @@ pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
         "remote_write tidemark: {tidemark_rate:.0} samples/s ({:.1} s, acknowledged after fsync)",
         elapsed.as_secs_f64()
     );
-    tidemark.stop()?;
-    drop(tidemark);
-    compact_settle(&binary, &data)?;
-    let tidemark = start_tidemark(&binary, &data)?;
-    tidemark.wait_ready("/health").await?;
 
     let vm = match args.servers.no_vm {
         true => None,
@@ -267,54 +201,121 @@ pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
         );
         reqwest::get(format!("{}/internal/force_flush", vm.base)).await?;
     }
+    drop(bodies);
 
     let end_seconds =
         (DEFAULT_START_NANOS + (args.data.hours * 360) as i64 * INTERVAL_NANOS) / 1_000_000_000;
-    let client = reqwest::Client::new();
-    println!("range queries, median of {} runs (ms):", args.iterations);
-    for query in &QUERIES {
-        let mut ours = Vec::new();
-        let mut theirs = Vec::new();
-        let mut shapes = (0, 0);
-        for _ in 0..args.iterations {
-            let (elapsed, series) = range_query(
-                &client,
-                &format!("{}/api/v1/query_range?db=bench", tidemark.base),
-                query,
-                end_seconds,
-            )
-            .await?;
-            ours.push(elapsed);
-            shapes.0 = series;
-            if let Some(vm) = &vm {
-                let (elapsed, series) = range_query(
-                    &client,
-                    &format!("{}/api/v1/query_range", vm.base),
-                    query,
-                    end_seconds,
-                )
-                .await?;
-                theirs.push(elapsed);
-                shapes.1 = series;
-            }
-        }
-        let ours = median_ms(ours);
-        let line = format!(
-            "  {:<58} {:>3} h step {:>3}s: tidemark {ours:>8.1} ({} series)",
-            query.expr, query.hours, query.step_seconds, shapes.0
-        );
-        if theirs.is_empty() {
-            println!("{line}");
-        } else {
-            let theirs = median_ms(theirs);
-            println!(
-                "{line}  vm {theirs:>8.1} ({} series)  ratio {:.2}x",
-                shapes.1,
-                ours / theirs
-            );
-        }
+    let calls = dashboard(false);
+    let iterations = args.iterations;
+    compare(
+        "Right after ingest (nothing compacted)",
+        (&tidemark, "bench"),
+        vm.as_ref(),
+        &calls,
+        end_seconds,
+        iterations,
+    )
+    .await?;
+
+    tidemark.stop()?;
+    drop(tidemark);
+    compact_settle(&binary, &data)?;
+    let mut tidemark = start_tidemark(&binary, &data)?;
+    tidemark.wait_ready("/health").await?;
+    compare(
+        "Settled after compaction",
+        (&tidemark, "bench"),
+        vm.as_ref(),
+        &calls,
+        end_seconds,
+        iterations,
+    )
+    .await?;
+
+    if args.week_days > 0 {
+        tidemark.stop()?;
+        drop(tidemark);
+        let end_seconds = week_state(&args, &binary, &data, vm.as_ref()).await?;
+        let tidemark = start_tidemark(&binary, &data)?;
+        tidemark.wait_ready("/health").await?;
+        compare(
+            &format!(
+                "{} days, all but the last {} tiered to cold",
+                args.week_days, args.hot_days
+            ),
+            (&tidemark, "week"),
+            vm.as_ref(),
+            &dashboard(true),
+            end_seconds,
+            iterations,
+        )
+        .await?;
     }
     Ok(())
+}
+
+/// Loads `week_days` of data ending at the current hour (line protocol, into Tidemark's
+/// database `week` and into VictoriaMetrics), compacts it and tiers all but the last
+/// `hot_days` to cold (`tidemark tier run` with that hot retention). Returns the data's end
+/// (seconds). Tidemark must be stopped; it is left stopped.
+async fn week_state(
+    args: &PromArgs,
+    binary: &Path,
+    data: &Path,
+    vm: Option<&Server>,
+) -> anyhow::Result<i64> {
+    const HOUR_NANOS: i64 = 3_600_000_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as i64;
+    let end = now.div_euclid(HOUR_NANOS) * HOUR_NANOS;
+    let start = end - args.week_days as i64 * 24 * HOUR_NANOS;
+    let tidemark = start_tidemark(binary, data)?;
+    tidemark.wait_ready("/health").await?;
+    let mut generator = CpuOnly::new(args.data.hosts, args.data.seed, start);
+    let started = Instant::now();
+    for _ in 0..args.week_days {
+        let batches = Arc::new(day_batches(&mut generator));
+        load(
+            &format!("{}/api/v2/write?bucket=week", tidemark.base),
+            Arc::clone(&batches),
+            args.connections,
+        )
+        .await?;
+        if let Some(vm) = vm {
+            load(&format!("{}/write", vm.base), batches, args.connections).await?;
+        }
+    }
+    if let Some(vm) = vm {
+        reqwest::get(format!("{}/internal/force_flush", vm.base)).await?;
+    }
+    println!(
+        "\nweek: {} days x {} hosts loaded into both in {:.1} s",
+        args.week_days,
+        args.data.hosts,
+        started.elapsed().as_secs_f64()
+    );
+    let mut tidemark = tidemark;
+    tidemark.stop()?;
+    drop(tidemark);
+    compact_settle(binary, data)?;
+    let started = Instant::now();
+    let tiered = Command::new(binary)
+        .args(["tier", "run", "--data-dir"])
+        .arg(data)
+        .env("TIDEMARK_HOT_RETENTION", format!("{}d", args.hot_days))
+        .output()?;
+    anyhow::ensure!(
+        tiered.status.success(),
+        "tier run: {}",
+        String::from_utf8_lossy(&tiered.stderr)
+    );
+    println!(
+        "week: tiered all but the last {} days in {:.1} s",
+        args.hot_days,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(end / 1_000_000_000)
 }
 
 #[cfg(test)]
@@ -338,6 +339,8 @@ mod tests {
             samples_per_request: 100,
             connections: 1,
             iterations: 1,
+            week_days: 0,
+            hot_days: 0,
         };
         let (bodies, samples) = bodies(&args);
         // 3 hosts x 10 fields x 360 rows.
