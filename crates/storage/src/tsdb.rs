@@ -366,3 +366,27 @@ impl Layout {
         Some(self.root.pack(&(tenant, "d", series, bucket, stamp, part)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_prefix_range_holds_exactly_the_values_with_that_prefix() {
+        let layout = Layout::named("t");
+        let tenant = TenantId(7);
+        for prefix in ["api-", "a", "x\u{0}y", "é"] {
+            let (begin, end) = layout.tag_prefix_postings(tenant, "m", "path", prefix);
+            for value in [
+                "api-", "api-1", "api", "apj", "a", "b", "", "x\u{0}y", "x\u{0}yz", "x", "é1", "f",
+            ] {
+                let key = layout.posting(tenant, "m", ("path", value), SeriesId(1));
+                let inside = begin.as_slice() <= key.as_slice() && key.as_slice() < end.as_slice();
+                assert_eq!(inside, value.starts_with(prefix), "{prefix:?} / {value:?}");
+            }
+            // Other tags and measurements stay outside.
+            let other = layout.posting(tenant, "m", ("pathx", prefix), SeriesId(1));
+            assert!(!(begin <= other && other < end));
+        }
+    }
+}
