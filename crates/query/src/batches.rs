@@ -48,7 +48,7 @@ fn time_array(blocks: &[Block], rows: usize) -> ArrayRef {
     for block in blocks {
         times.extend_from_slice(&block.timestamps);
     }
-    Arc::new(TimestampNanosecondArray::from(times).with_timezone(crate::table::TIME_ZONE))
+    Arc::new(TimestampNanosecondArray::from(times).with_timezone(crate::schema::TIME_ZONE))
 }
 
 /// The value of tag `name` in a series key (none when the series lacks the tag).

@@ -18,6 +18,7 @@ pub mod promql;
 mod read;
 mod runtime;
 mod scan;
+mod schema;
 mod select;
 mod session;
 mod spec;
@@ -32,5 +33,5 @@ pub use engine::{
 pub use error::{QueryError, QueryResult};
 pub use format::ResultFormat;
 pub use predicate::TIME_COLUMN;
+pub use schema::{TIME_ZONE, field_data_type, tag_data_type, time_data_type};
 pub use stream::QueryStream;
-pub use table::{TIME_ZONE, field_data_type, tag_data_type, time_data_type};

@@ -19,8 +19,8 @@ use datafusion::physical_plan::ExecutionPlan;
 use tidemark_storage::tsdb::{TenantId, now_nanos};
 use tidemark_storage::{KvDatabase, RangeRequest, ReadWindow};
 
+use crate::schema::time_data_type;
 use crate::spec::Shared;
-use crate::table::time_data_type;
 
 /// Recent queries kept per node.
 const MAX_LOGGED_QUERIES: usize = 1_000;
@@ -108,7 +108,7 @@ impl QueryLog {
             Arc::new(UInt64Array::from_iter_values(records.iter().map(|r| r.id))),
             Arc::new(
                 TimestampNanosecondArray::from_iter_values(records.iter().map(|r| r.issued_at))
-                    .with_timezone(crate::table::TIME_ZONE),
+                    .with_timezone(crate::schema::TIME_ZONE),
             ),
             Arc::new(StringArray::from_iter_values(
                 records.iter().map(|r| r.kind),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result as DfResult;
@@ -16,37 +16,14 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use tidemark_storage::tsdb::{FieldType, MeasurementSchema, SeriesId, TenantId};
+use tidemark_storage::tsdb::{MeasurementSchema, SeriesId, TenantId};
 use tidemark_storage::{KvDatabase, ReadWindow};
 
 use crate::predicate::{Pushdown, TIME_COLUMN};
 use crate::scan::SeriesPartition;
+use crate::schema::{field_data_type, tag_data_type, time_data_type};
 use crate::select::select_series;
 use crate::spec::{OutputColumn, ScanSpec, Shared};
-
-/// The time zone of every `time` column.
-pub const TIME_ZONE: &str = "UTC";
-
-/// The Arrow type of a field type.
-pub fn field_data_type(kind: FieldType) -> DataType {
-    match kind {
-        FieldType::Float => DataType::Float64,
-        FieldType::Integer => DataType::Int64,
-        FieldType::UInteger => DataType::UInt64,
-        FieldType::String => DataType::Utf8,
-        FieldType::Boolean => DataType::Boolean,
-    }
-}
-
-/// The Arrow type of tag columns.
-pub fn tag_data_type() -> DataType {
-    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
-}
-
-/// The Arrow type of the `time` column.
-pub fn time_data_type() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, Some(TIME_ZONE.into()))
-}
 
 /// A measurement table.
 pub(crate) struct MeasurementTable<D> {
