@@ -12,6 +12,7 @@ mod bounds;
 mod eval;
 mod fetch;
 mod functions;
+mod grid;
 mod histogram;
 mod metrics;
 mod num;
@@ -26,6 +27,7 @@ mod windows;
 
 pub use api::parse_selector;
 pub use bounds::{check_expression, parse_expression};
-pub use eval::{EvalParams, evaluate};
+pub use eval::evaluate;
+pub use grid::EvalParams;
 pub use metrics::metric_name;
 pub use value::{InstantSample, Labels, METRIC_NAME, PromError, QueryValue, Series, SeriesSource};

@@ -10,12 +10,12 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 
-use super::eval::{Evaluator, Grid, VSeries, Val, same_labelset_error};
+use super::grid::{Grid, Recurse, VSeries, Val, same_labelset_error};
 use super::num::{MeanAcc, format_float, kahan_inc, quantile};
 use super::value::{Labels, METRIC_NAME, PromError};
 
 pub(crate) fn eval_aggregate(
-    ev: &Evaluator<'_>,
+    ev: &dyn Recurse,
     agg: &AggregateExpr,
     grid: &Grid,
 ) -> Result<Val, PromError> {
@@ -59,11 +59,7 @@ pub(crate) fn eval_aggregate(
     Ok(Val::Vector(out))
 }
 
-fn param_scalar(
-    ev: &Evaluator<'_>,
-    agg: &AggregateExpr,
-    grid: &Grid,
-) -> Result<Vec<f64>, PromError> {
+fn param_scalar(ev: &dyn Recurse, agg: &AggregateExpr, grid: &Grid) -> Result<Vec<f64>, PromError> {
     match &agg.param {
         Some(p) => ev.eval_scalar(p, grid),
         None => Err(PromError::BadData(format!("{} needs a parameter", agg.op))),

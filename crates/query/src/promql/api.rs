@@ -11,8 +11,9 @@ use promql_parser::parser::Expr;
 use tidemark_storage::KvDatabase;
 
 use super::bounds::{check_expression, parse_expression};
-use super::eval::{EvalParams, evaluate};
+use super::eval::evaluate;
 use super::fetch::StorageSource;
+use super::grid::EvalParams;
 use super::value::{Labels, METRIC_NAME, PromError, QueryValue};
 use crate::budget::Budget;
 use crate::engine::QueryEngine;

@@ -14,14 +14,10 @@ use promql_parser::parser::token::{
 };
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 
-use super::eval::{Evaluator, Grid, VSeries, Val, drop_name, fmt_labels, merge_same_labels};
+use super::grid::{Grid, Recurse, VSeries, Val, drop_name, fmt_labels, merge_same_labels};
 use super::value::{Labels, METRIC_NAME, PromError};
 
-pub(crate) fn eval_binary(
-    ev: &Evaluator<'_>,
-    b: &BinaryExpr,
-    grid: &Grid,
-) -> Result<Val, PromError> {
+pub(crate) fn eval_binary(ev: &dyn Recurse, b: &BinaryExpr, grid: &Grid) -> Result<Val, PromError> {
     let op = b.op.id();
     let default_modifier = BinModifier::default();
     let modifier = b.modifier.as_ref().unwrap_or(&default_modifier);

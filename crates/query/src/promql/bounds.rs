@@ -246,8 +246,12 @@ mod tests {
         }
         assert!(parse_expression("rate(m[5m])").is_ok());
         // Raw strings keep their backslashes (promql-parser's lexer would refuse `\[`).
-        let raw = parse_expression("m{path=~`\\[x\\]|a\\+b\"`}").unwrap().to_string();
-        let quoted = parse_expression(r#"m{path=~"\\[x\\]|a\\+b\""}"#).unwrap().to_string();
+        let raw = parse_expression("m{path=~`\\[x\\]|a\\+b\"`}")
+            .unwrap()
+            .to_string();
+        let quoted = parse_expression(r#"m{path=~"\\[x\\]|a\\+b\""}"#)
+            .unwrap()
+            .to_string();
         assert_eq!(raw, quoted);
         assert!(parse_expression("m{a=\"`\"} # `").is_ok());
         assert!(parse_expression("m{a=`x}").is_err());

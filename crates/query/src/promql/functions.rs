@@ -1,16 +1,15 @@
 //! Function calls. Range-vector functions live in `range_fns`, `histogram_quantile` in
 //! `histogram`; this module has the instant-vector and scalar ones.
 
-use promql_parser::label::MatchOp;
-use promql_parser::parser::{Call, Expr, VectorSelector};
+use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 
-use super::eval::{Evaluator, Grid, VSeries, Val, drop_name, merge_same_labels};
+use super::grid::{Grid, Recurse, VSeries, Val, drop_name, merge_same_labels, set_label};
 use super::num::{go_max, go_min};
-use super::value::{Labels, METRIC_NAME, PromError};
+use super::value::{Labels, PromError};
 use super::{histogram, range_fns, selector};
 
-pub(crate) fn eval_call(ev: &Evaluator<'_>, call: &Call, grid: &Grid) -> Result<Val, PromError> {
+pub(crate) fn eval_call(ev: &dyn Recurse, call: &Call, grid: &Grid) -> Result<Val, PromError> {
     let name = call.func.name;
     let args = &call.args.args;
     if let Some(kind) = range_fns::kind(name) {
@@ -130,7 +129,7 @@ pub(crate) fn eval_call(ev: &Evaluator<'_>, call: &Call, grid: &Grid) -> Result<
                 return Ok(Val::Vector(Vec::new()));
             }
             let labels = match unwrap_parens(a) {
-                Expr::VectorSelector(vs) => absent_labels(vs),
+                Expr::VectorSelector(vs) => selector::absent_labels(vs),
                 _ => Labels::new(),
             };
             Ok(Val::Vector(vec![VSeries { labels, points }]))
@@ -238,37 +237,7 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
     })
 }
 
-/// Labels of `absent`'s output: the selector's equality matchers. A label matched by any
-/// other matcher, or by a second equality, is removed again (Prometheus's historic rule).
-pub(crate) fn absent_labels(vs: &VectorSelector) -> Labels {
-    if !vs.matchers.or_matchers.is_empty() {
-        return Labels::new();
-    }
-    let mut labels: Labels = Labels::new();
-    let mut has: Vec<&str> = Vec::new();
-    for m in &vs.matchers.matchers {
-        if m.name == METRIC_NAME {
-            continue;
-        }
-        if m.op == MatchOp::Equal && !has.contains(&m.name.as_str()) {
-            set_label(&mut labels, &m.name, m.value.clone());
-            has.push(&m.name);
-        } else {
-            labels.retain(|(n, _)| *n != m.name);
-        }
-    }
-    labels
-}
-
-fn set_label(labels: &mut Labels, name: &str, value: String) {
-    labels.retain(|(n, _)| n != name);
-    if !value.is_empty() {
-        labels.push((name.to_string(), value));
-        labels.sort();
-    }
-}
-
-fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>], grid: &Grid) -> Result<Val, PromError> {
+fn label_replace(ev: &dyn Recurse, args: &[Box<Expr>], grid: &Grid) -> Result<Val, PromError> {
     let name = "label_replace";
     let mut v = ev.eval_vector(arg(args, 0, name)?, grid)?;
     let dst = ev.eval_string(arg(args, 1, name)?, grid)?;
@@ -300,7 +269,7 @@ fn label_replace(ev: &Evaluator<'_>, args: &[Box<Expr>], grid: &Grid) -> Result<
     Ok(Val::Vector(merge_same_labels(v)?))
 }
 
-fn label_join(ev: &Evaluator<'_>, args: &[Box<Expr>], grid: &Grid) -> Result<Val, PromError> {
+fn label_join(ev: &dyn Recurse, args: &[Box<Expr>], grid: &Grid) -> Result<Val, PromError> {
     let name = "label_join";
     let mut v = ev.eval_vector(arg(args, 0, name)?, grid)?;
     let dst = ev.eval_string(arg(args, 1, name)?, grid)?;

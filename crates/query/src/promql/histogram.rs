@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::eval::{VSeries, merge_same_labels};
+use super::grid::{VSeries, merge_same_labels};
 use super::num::{almost_equal, parse_float};
 use super::value::{Labels, METRIC_NAME, PromError};
 

@@ -23,10 +23,9 @@
 
 use promql_parser::parser::Expr;
 
-use super::eval::{Evaluator, Grid, VSeries, Val, check_unique_labels, drop_name};
-use super::functions::absent_labels;
+use super::grid::{Grid, Recurse, VSeries, Val, check_unique_labels, drop_name};
 use super::num::{MeanAcc, kahan_inc, quantile, variance};
-use super::selector::WindowCursor;
+use super::selector::{WindowCursor, absent_labels};
 use super::value::{Labels, PromError};
 use super::windows::{Extreme, MarkedPairs, SlidingExtreme, SpanCursor};
 
@@ -198,7 +197,7 @@ impl<'s> SeriesEval<'s> {
 }
 
 pub(crate) fn eval_range_fn(
-    ev: &Evaluator<'_>,
+    ev: &dyn Recurse,
     kind: Kind,
     args: &[Box<Expr>],
     grid: &Grid,
@@ -226,7 +225,7 @@ pub(crate) fn eval_range_fn(
             .collect();
         let mut points = Vec::new();
         for i in 0..grid.len {
-            ev.budget.tick()?;
+            ev.budget().tick()?;
             let end = arg.eval_time(grid.time(i));
             let mut present = false;
             for c in &mut cursors {
@@ -260,7 +259,7 @@ pub(crate) fn eval_range_fn(
         let mut series_eval = SeriesEval::new(kind, &s.samples, steps > 1);
         let mut points = Vec::new();
         for (i, &step_param) in param.iter().enumerate().take(steps) {
-            ev.budget.tick()?;
+            ev.budget().tick()?;
             let t = arg.at_ms.unwrap_or_else(|| grid.time(i));
             let end = arg.eval_time(grid.time(i));
             if let Some(v) = series_eval.step(&Window::new(end, range, t, step_param)) {

@@ -5,7 +5,8 @@ use std::sync::Mutex;
 use promql_parser::label::{Matcher, Matchers};
 use promql_parser::parser::parse;
 
-use super::eval::{EvalParams, evaluate};
+use super::eval::evaluate;
+use super::grid::EvalParams;
 use super::value::{InstantSample, Labels, PromError, QueryValue, Series, SeriesSource};
 use crate::budget::Budget;
 
@@ -137,7 +138,7 @@ fn vector(src: &VecSource, q: &str, t_s: i64) -> Vec<InstantSample> {
 fn flat(src: &VecSource, q: &str, t_s: i64) -> Vec<(String, f64)> {
     vector(src, q, t_s)
         .into_iter()
-        .map(|s| (super::eval::fmt_labels(&s.labels), s.value))
+        .map(|s| (super::grid::fmt_labels(&s.labels), s.value))
         .collect()
 }
 
@@ -203,6 +204,95 @@ fn counters() -> VecSource {
             }),
         ],
         ..Default::default()
+    }
+}
+
+/// The reads `q` issued, in order.
+fn reads(q: &str, params: EvalParams) -> Vec<(i64, i64)> {
+    let src = counters();
+    run(&src, q, params).ok();
+    src.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[test]
+fn identical_selectors_share_one_read_over_their_union() {
+    // Lookback 5m from 600 s to 1200 s.
+    assert_eq!(
+        reads("temp + temp", range_params(600, 1200, 60)),
+        vec![(300_001, 1_200_000)]
+    );
+    // The matrix selector's 10m window and the instant selector's 5m lookback overlap.
+    assert_eq!(
+        reads("rate(temp[10m]) + temp", range_params(600, 1200, 60)),
+        vec![(1, 1_200_000)]
+    );
+    // A subquery's inner selector and the outer one name the same text.
+    assert_eq!(
+        reads("temp + max_over_time(temp[5m:1m])", instant_params(1200)),
+        vec![(660_001, 1_200_000)]
+    );
+}
+
+#[test]
+fn selectors_that_differ_or_read_apart_ranges_read_separately() {
+    // An offset is part of the selector's text.
+    assert_eq!(
+        reads("temp - temp offset 1h", instant_params(7200)),
+        vec![(6_900_001, 7_200_000), (3_300_001, 3_600_000)]
+    );
+    // Same text, but the subquery's offset puts its read 5 minutes before the outer one:
+    // reading the hull would load the gap.
+    assert_eq!(
+        reads(
+            "temp + max_over_time(temp[1m:1m] offset 10m)",
+            instant_params(1200)
+        ),
+        vec![(300_001, 600_000), (900_001, 1_200_000)]
+    );
+    let src = counters();
+    assert_eq!(
+        single(&src, "temp + max_over_time(temp[1m:1m] offset 10m)", 1200),
+        20.0 + 10.0
+    );
+}
+
+/// A consumer's result must not change when its read is widened by an identical selector
+/// elsewhere (before its windows) or by one outside a subquery with an offset (after them).
+#[test]
+fn shared_reads_do_not_change_results() {
+    let mut src = counters();
+    // Gaps longer than the lookback, so an instant selector must ignore older samples.
+    src.series.push(series(
+        &[("__name__", "temp"), ("room", "gappy")],
+        &[(0, 1.0), (60_000, 2.0), (900_000, 3.0), (1_140_000, 4.0)],
+    ));
+    let queries = [
+        "temp",
+        "timestamp(temp)",
+        "rate(temp[5m])",
+        "changes(temp[3m])",
+        "count_over_time(temp[2m])",
+        "absent_over_time(temp{room=\"gappy\"}[3m])",
+        "last_over_time(temp[5m:1m] offset 5m)",
+        "max_over_time(timestamp(temp)[5m:1m] offset 5m)",
+        "count_over_time(temp[3m:1m] offset 7m)",
+    ];
+    // Empty at every step (both are always present), so `unless` keeps the left side as
+    // is, while the wide windows widen the shared reads of both selectors to the whole data.
+    let widen =
+        " unless on() (absent_over_time(temp[30m]) or absent_over_time(temp{room=\"gappy\"}[30m]))";
+    let value = |q: &str, params| match run(&src, q, params) {
+        Ok(v) => v,
+        Err(e) => panic!("{q}: {e}"),
+    };
+    for q in queries {
+        let wide = format!("{q}{widen}");
+        let params = range_params(600, 1200, 30);
+        assert_eq!(value(q, params), value(&wide, params), "{q} over a range");
+        for t in [0, 300, 600, 1000, 1200] {
+            let params = instant_params(t);
+            assert_eq!(value(q, params), value(&wide, params), "{q} at {t}");
+        }
     }
 }
 
