@@ -9,6 +9,7 @@ mod codec;
 mod cold;
 mod ingest;
 mod kv;
+mod otlp;
 mod prom;
 mod prom_calls;
 mod query;
@@ -40,6 +41,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Prometheus: remote_write ingest and dashboard range queries, next to VictoriaMetrics.
     Prom(prom::PromArgs),
+    /// Push ingest: remote_write 1.0, remote_write 2.0 and OTLP/HTTP on the same TSBS samples.
+    Otlp(otlp::OtlpArgs),
     /// The same ingest and dashboard queries on the embedded backend and on FoundationDB.
     Backends(backends::BackendsArgs),
     /// Cold tier: bytes per value (hot, cold, VictoriaMetrics) and a month-long aggregate
@@ -60,5 +63,6 @@ fn main() -> anyhow::Result<()> {
         Command::Cold(args) => runtime.block_on(cold::run(args)),
         Command::Prom(args) => runtime.block_on(prom::run(args)),
         Command::Backends(args) => runtime.block_on(backends::run(args)),
+        Command::Otlp(args) => runtime.block_on(otlp::run(args)),
     }
 }

@@ -1,6 +1,7 @@
-//! `tidemark-ingest` owns the write path: parsing line protocol with per-line errors ([`lp`])
-//! and decoding Prometheus remote_write ([`remote_write`]) into the same series-major rows
-//! ([`batch`]), within the bounds of [`limits`]; and the group-commit [`writer`] that merges
+//! `tidemark-ingest` owns the write path: parsing line protocol with per-line errors ([`lp`]),
+//! decoding Prometheus remote_write 1.0 and 2.0 ([`remote_write`], [`remote_write_v2`]) and
+//! OpenTelemetry's OTLP metrics ([`otlp`]) into the same series-major rows ([`batch`]), within
+//! the bounds of [`limits`]; and the group-commit [`writer`] that merges
 //! concurrent requests into one short transaction, writes one block per series, and
 //! acknowledges only durable commits.
 //!
@@ -11,7 +12,9 @@ pub mod batch;
 pub mod error;
 pub mod limits;
 pub mod lp;
+pub mod otlp;
 pub mod remote_write;
+pub mod remote_write_v2;
 pub mod writer;
 
 pub use batch::{SeriesRows, WriteBatch};

@@ -118,21 +118,40 @@ pub enum RemoteWriteError {
     /// Not a `prometheus.WriteRequest`.
     #[error("body is not a prometheus.WriteRequest protobuf: {0}")]
     Protobuf(String),
+    /// Not an `io.prometheus.write.v2.Request` (remote_write 2.0).
+    #[error("body is not an io.prometheus.write.v2.Request protobuf: {0}")]
+    ProtobufV2(String),
+    /// Decoded, the request would take more memory than one write may hold (remote_write 2.0
+    /// refers to shared symbols, so a small body can name many large label sets).
+    #[error(
+        "the request expands to more than {limit} bytes of series and samples once decoded \
+         (ingest.max_queue_bytes); send smaller requests"
+    )]
+    Expands {
+        /// The bound, in bytes.
+        limit: usize,
+    },
 }
 
 /// Decompresses (Snappy block format, refusing more than `limit` bytes before inflating
 /// anything) and decodes a request body.
 pub fn decode_request(body: &[u8], limit: usize) -> Result<WriteRequestProto, RemoteWriteError> {
+    let raw = decompress(body, limit)?;
+    WriteRequestProto::decode(raw.as_slice())
+        .map_err(|error| RemoteWriteError::Protobuf(error.to_string()))
+}
+
+/// Inflates a Snappy block-compressed body (both remote_write versions), refusing more than
+/// `limit` bytes before inflating anything.
+pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, RemoteWriteError> {
     let size = snap::raw::decompress_len(body)
         .map_err(|error| RemoteWriteError::Snappy(error.to_string()))?;
     if size > limit {
         return Err(RemoteWriteError::TooLarge { size, limit });
     }
-    let raw = snap::raw::Decoder::new()
+    snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|error| RemoteWriteError::Snappy(error.to_string()))?;
-    WriteRequestProto::decode(raw.as_slice())
-        .map_err(|error| RemoteWriteError::Protobuf(error.to_string()))
+        .map_err(|error| RemoteWriteError::Snappy(error.to_string()))
 }
 
 /// What the samples of a request became.
@@ -142,6 +161,32 @@ pub struct RemoteWriteBatch {
     pub batch: WriteBatch,
     /// Staleness markers seen (not stored; see `docs/promql.md`).
     pub stale_markers: usize,
+}
+
+/// Which metric and label names are accepted (`remote_write.utf8_names`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameValidation {
+    /// `[a-zA-Z_:][a-zA-Z0-9_:]*` and `[a-zA-Z_][a-zA-Z0-9_]*`, as Prometheus 2.x.
+    #[default]
+    Legacy,
+    /// Any non-empty UTF-8, as Prometheus 3.x.
+    Utf8,
+}
+
+impl NameValidation {
+    fn metric_name(self, name: &str) -> bool {
+        match self {
+            Self::Legacy => is_metric_name(name),
+            Self::Utf8 => !name.is_empty(),
+        }
+    }
+
+    fn label_name(self, name: &str) -> bool {
+        match self {
+            Self::Legacy => is_label_name(name),
+            Self::Utf8 => !name.is_empty(),
+        }
+    }
 }
 
 /// True for a name Prometheus accepts as a metric name.
@@ -165,6 +210,15 @@ pub fn series_key(
     labels: Vec<(String, String)>,
     limits: &IngestLimits,
 ) -> Result<SeriesKey, String> {
+    series_key_with(labels, limits, NameValidation::Legacy)
+}
+
+/// [`series_key`] under the given name rules.
+pub fn series_key_with(
+    labels: Vec<(String, String)>,
+    limits: &IngestLimits,
+    names: NameValidation,
+) -> Result<SeriesKey, String> {
     let mut name = None;
     let mut tags = Vec::with_capacity(labels.len());
     for (label, value) in labels {
@@ -175,7 +229,7 @@ pub fn series_key(
             name = Some(value);
             continue;
         }
-        if !is_label_name(&label) {
+        if !names.label_name(&label) {
             return Err(format!("invalid label name {label:?}"));
         }
         if !value.is_empty() {
@@ -183,7 +237,7 @@ pub fn series_key(
         }
     }
     let name = name.ok_or("missing metric name (label \"__name__\")")?;
-    if !is_metric_name(&name) {
+    if !names.metric_name(&name) {
         return Err(format!("invalid metric name {name:?}"));
     }
     if !tags.is_sorted() {
@@ -220,6 +274,15 @@ pub fn describe_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> 
 /// Turns the request's samples into series-major runs, taking the decoded labels and samples
 /// (no copy per sample); a refused series does not stop the others.
 pub fn to_batch(request: WriteRequestProto, limits: &IngestLimits) -> RemoteWriteBatch {
+    to_batch_with(request, limits, NameValidation::Legacy)
+}
+
+/// [`to_batch`] under the given name rules.
+pub fn to_batch_with(
+    request: WriteRequestProto,
+    limits: &IngestLimits,
+    names: NameValidation,
+) -> RemoteWriteBatch {
     let mut out = RemoteWriteBatch::default();
     for (index, series) in request.timeseries.into_iter().enumerate() {
         let number = index + 1;
@@ -279,7 +342,7 @@ pub fn to_batch(request: WriteRequestProto, limits: &IngestLimits) -> RemoteWrit
             .into_iter()
             .map(|label| (label.name, label.value))
             .collect();
-        let key = match series_key(labels, limits) {
+        let key = match series_key_with(labels, limits, names) {
             Ok(key) => key,
             Err(message) => {
                 out.batch.errors.push(refuse(message, original));

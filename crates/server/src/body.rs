@@ -120,3 +120,21 @@ pub(crate) async fn read_body(
         ))),
     }
 }
+
+/// Bodies at least this large are decoded off the async runtime.
+const BLOCKING_DECODE_BYTES: usize = 64 * 1024;
+
+/// Runs `decode` over a body of `bytes` bytes: inline when small, on the blocking pool when it
+/// could hold the runtime's thread for long (async code must not block for more than about
+/// 500 µs).
+pub(crate) async fn decode_off_runtime<T: Send + 'static>(
+    bytes: usize,
+    decode: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    if bytes < BLOCKING_DECODE_BYTES {
+        return Ok(decode());
+    }
+    tokio::task::spawn_blocking(decode).await.map_err(|error| {
+        ApiError::new(ErrorKind::Internal, format!("decoder task failed: {error}"))
+    })
+}

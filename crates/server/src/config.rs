@@ -7,6 +7,7 @@
 mod args;
 mod file;
 mod limits;
+mod protocols;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use args::{ServeArgs, StorageArgs};
 use file::FileConfig;
 pub use limits::{HttpArgs, HttpSettings, IngestArgs, IngestSettings, QueryArgs, QuerySettings};
+pub use protocols::{OtlpSettings, ProtocolArgs, RemoteWriteSettings};
 
 /// The configuration file format version this build reads.
 pub const CONFIG_VERSION: u32 = 1;
@@ -115,6 +117,10 @@ pub struct Config {
     pub query: QuerySettings,
     /// Bounds of the listener and of request bodies.
     pub http: HttpSettings,
+    /// OTLP metrics translation.
+    pub otlp: OtlpSettings,
+    /// remote_write name rules.
+    pub remote_write: RemoteWriteSettings,
 }
 
 /// Tiering and retention, as durations like `7d`, `36h`, `10m`, `30s`.
@@ -253,6 +259,8 @@ impl Config {
             ingest: IngestSettings::resolve(&args.ingest, file.ingest)?,
             query: QuerySettings::resolve(&args.query, file.query)?,
             http: HttpSettings::resolve(&args.http, file.http)?,
+            otlp: OtlpSettings::resolve(&args.protocols, file.otlp)?,
+            remote_write: RemoteWriteSettings::resolve(&args.protocols, file.remote_write),
             storage: StorageConfig {
                 backend: pick(
                     args.store.storage,
@@ -322,6 +330,17 @@ impl Config {
                 catalog_bytes: ingest.catalog_cache_bytes,
             },
             ..tidemark_ingest::WriterConfig::default()
+        })
+    }
+
+    /// How the Prometheus-shaped push protocols (remote_write 2.0, OTLP) decode: translation,
+    /// name rules, and how much memory one decoded request may take (the writer's queue, which
+    /// could never hold more).
+    pub fn push_options(&self) -> Result<crate::state::PushOptions, ConfigError> {
+        Ok(crate::state::PushOptions {
+            otlp: self.otlp.options()?,
+            names: self.remote_write.names(),
+            max_decoded_bytes: self.ingest.max_queue_bytes,
         })
     }
 

@@ -1,7 +1,7 @@
 //! The HTTP surface of the listener: health, the line protocol write endpoints, InfluxDB 1.x
 //! compatibility, SQL (`/api/v3/query_sql`), the read-back path, Prometheus remote_write and
-//! HTTP query API, and the engine's own `/metrics`. Flight SQL shares the listener (see
-//! `listener`).
+//! HTTP query API, OpenTelemetry's OTLP/HTTP metrics, and the engine's own `/metrics`. Flight
+//! SQL shares the listener (see `listener`).
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
 use crate::state::AppState;
-use crate::{metrics, points, prom_api, remote_write, sql, tier, v1, write};
+use crate::{metrics, otlp, points, prom_api, remote_write, sql, tier, v1, write};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -36,6 +36,9 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v0/points", get(points::points::<D>))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/write", post(remote_write::write::<D>))
+        .route("/v1/metrics", post(otlp::metrics::<D>))
+        .route("/otlp/v1/metrics", post(otlp::metrics::<D>))
+        .route("/api/v1/otlp/v1/metrics", post(otlp::metrics::<D>))
         .route(
             "/api/v1/query",
             get(prom_api::query::<D>).post(prom_api::query::<D>),

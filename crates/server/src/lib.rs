@@ -16,6 +16,7 @@ pub mod http;
 pub mod listener;
 pub mod loopback;
 pub mod metrics;
+pub mod otlp;
 pub mod points;
 pub mod prom_api;
 pub mod prom_format;

@@ -87,8 +87,12 @@ pub async fn render() -> Response {
 pub enum IngestProtocol {
     /// InfluxDB line protocol (v1, v2, v3 endpoints).
     LineProtocol,
-    /// Prometheus remote_write.
+    /// Prometheus remote_write 1.0.
     RemoteWrite,
+    /// Prometheus remote_write 2.0.
+    RemoteWriteV2,
+    /// OpenTelemetry OTLP/HTTP metrics.
+    Otlp,
 }
 
 impl IngestProtocol {
@@ -96,6 +100,8 @@ impl IngestProtocol {
         match self {
             Self::LineProtocol => "line_protocol",
             Self::RemoteWrite => "remote_write",
+            Self::RemoteWriteV2 => "remote_write_v2",
+            Self::Otlp => "otlp",
         }
     }
 }

@@ -95,6 +95,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
             tiering,
             coordinator,
             layout,
+            push: config.push_options()?,
         },
     ));
     let tls = match &config.tls {

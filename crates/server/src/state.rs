@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 use tidemark_ingest::Writer;
+use tidemark_ingest::otlp::OtlpOptions;
+use tidemark_ingest::remote_write::NameValidation;
 use tidemark_query::QueryEngine;
 use tidemark_storage::KvDatabase;
 use tidemark_storage::cold::ColdStore;
@@ -37,6 +39,19 @@ pub struct AppState<D> {
     pub tiering: TieringConfig,
     /// Who runs background passes (one at a time per job, across nodes).
     pub coordinator: Arc<Coordinator>,
+    /// How remote_write 2.0 and OTLP requests decode.
+    pub push: PushOptions,
+}
+
+/// How the Prometheus-shaped push protocols decode (`[otlp]`, `[remote_write]`).
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// OTLP name translation and resource attribute promotion.
+    pub otlp: OtlpOptions,
+    /// Metric and label name rules of remote_write.
+    pub names: NameValidation,
+    /// Memory one decoded remote_write 2.0 or OTLP request may take; more gets 413.
+    pub max_decoded_bytes: usize,
 }
 
 /// The options of [`AppState::new`] beyond the services.
@@ -56,6 +71,8 @@ pub struct StateOptions {
     pub coordinator: Arc<Coordinator>,
     /// The key layout (the configured root subspace).
     pub layout: Layout,
+    /// How remote_write 2.0 and OTLP requests decode.
+    pub push: PushOptions,
 }
 
 impl<D: KvDatabase> AppState<D> {
@@ -79,6 +96,7 @@ impl<D: KvDatabase> AppState<D> {
             cold_store: options.cold_store,
             tiering: options.tiering,
             coordinator: options.coordinator,
+            push: options.push,
         }
     }
 }

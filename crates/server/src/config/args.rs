@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::StorageBackend;
 use super::limits::{HttpArgs, IngestArgs, QueryArgs};
+use super::protocols::ProtocolArgs;
 
 /// Where the data lives: the flags of `serve` that every command opening storage itself
 /// (`token`, `compact`, `retention`, `tier` without `--url`) shares.
@@ -120,4 +121,7 @@ pub struct ServeArgs {
     /// `[http]` limits.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// `[otlp]` and `[remote_write]` settings.
+    #[command(flatten)]
+    pub protocols: ProtocolArgs,
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::StorageBackend;
 use super::limits::{FileHttp, FileIngest, FileQuery};
+use super::protocols::{FileOtlp, FileRemoteWrite};
 
 /// The configuration file: every key optional, so a file sets only what it changes.
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +37,10 @@ pub(super) struct FileConfig {
     pub(super) query: FileQuery,
     #[serde(default)]
     pub(super) http: FileHttp,
+    #[serde(default)]
+    pub(super) otlp: FileOtlp,
+    #[serde(default)]
+    pub(super) remote_write: FileRemoteWrite,
 }
 
 #[derive(Debug, Default, Deserialize)]

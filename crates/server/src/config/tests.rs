@@ -203,3 +203,50 @@ fn storage_root_names_the_layout_and_is_checked() {
         assert!(error.to_string().contains("storage.root"), "{error}");
     }
 }
+
+#[test]
+fn otlp_and_remote_write_settings_come_from_flags_files_and_defaults() {
+    let defaults = Config::resolve(&ServeArgs::default()).unwrap();
+    let push = defaults.push_options().unwrap();
+    assert!(push.otlp.allow_delta_temporality);
+    assert_eq!(
+        push.names,
+        tidemark_ingest::remote_write::NameValidation::Legacy
+    );
+    assert_eq!(push.max_decoded_bytes, defaults.ingest.max_queue_bytes);
+    let file = write_file(
+        "[otlp]\npromote_resource_attributes = [\"host.name\"]\naccept_delta_temporality = false\n\
+         [remote_write]\nutf8_names = true\n",
+    );
+    let args = ServeArgs {
+        store: StorageArgs {
+            config: Some(file.path().to_path_buf()),
+            ..StorageArgs::default()
+        },
+        protocols: ProtocolArgs {
+            otlp_translation_strategy: Some("NoTranslation".into()),
+            ..ProtocolArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    let push = Config::resolve(&args).unwrap().push_options().unwrap();
+    assert_eq!(push.otlp.promote_resource_attributes, vec!["host.name"]);
+    assert!(!push.otlp.allow_delta_temporality);
+    assert_eq!(
+        push.otlp.translation,
+        tidemark_ingest::otlp::TranslationStrategy::NoTranslation
+    );
+    assert_eq!(
+        push.names,
+        tidemark_ingest::remote_write::NameValidation::Utf8
+    );
+    let args = ServeArgs {
+        protocols: ProtocolArgs {
+            otlp_translation_strategy: Some("Dots".into()),
+            ..ProtocolArgs::default()
+        },
+        ..ServeArgs::default()
+    };
+    let error = Config::resolve(&args).unwrap_err().to_string();
+    assert!(error.contains("otlp.translation_strategy"), "{error}");
+}

@@ -1,6 +1,6 @@
 //! External clients the tests drive: a Python virtual environment with pyarrow, the ADBC
-//! Flight SQL driver and moto (an S3-compatible server), created on first use under the target
-//! directory.
+//! Flight SQL driver, moto (an S3-compatible server) and the OpenTelemetry SDK with its
+//! OTLP/HTTP exporter, created on first use under the target directory.
 //!
 //! When it cannot be created (no python3, no network to PyPI), tests that need it are skipped
 //! with a message, unless `TIDEMARK_REQUIRE_CLIENTS=1` (as in CI) makes that a failure.
@@ -10,11 +10,13 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// Exact versions, as recorded in `docs/testing.md`.
-const PYTHON_PACKAGES: [&str; 4] = [
+const PYTHON_PACKAGES: [&str; 6] = [
     "pyarrow==26.0.1",
     "adbc-driver-manager==1.13.0",
     "adbc-driver-flightsql==1.13.0",
     "moto[server]==5.1.17",
+    "opentelemetry-sdk==1.45.2",
+    "opentelemetry-exporter-otlp-proto-http==1.45.2",
 ];
 
 fn require_clients() -> bool {
@@ -74,7 +76,7 @@ pub(crate) fn python() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-clients");
     match PYTHON.get_or_init(|| create_environment(&dir)) {
         Ok(python) => Some(python.clone()),
-        Err(why) => unavailable("the Python Flight SQL clients", why),
+        Err(why) => unavailable("the Python clients (Flight SQL, S3, OpenTelemetry)", why),
     }
 }
 

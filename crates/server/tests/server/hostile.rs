@@ -6,6 +6,7 @@
 mod background;
 mod connections;
 mod flight;
+mod push;
 mod queries;
 mod writes;
 

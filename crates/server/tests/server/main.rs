@@ -8,11 +8,13 @@ mod harness;
 mod hostile;
 mod lifecycle;
 mod nodes;
+mod otlp;
 mod prom;
 mod prometheus;
 mod promql_oracle;
 mod promql_queries;
 mod query;
+mod remote_write_v2;
 mod tiering;
 mod writes;
 

@@ -99,7 +99,8 @@ async fn remote_write_status_codes_follow_the_retry_rules() {
         json!([{"type": "counter", "help": "Requests served.", "unit": ""}])
     );
 
-    // Garbage and unsupported versions are the sender's problem: 4xx, not retried.
+    // Garbage and unsupported versions are the sender's problem: 4xx, not retried. A 1.0 body
+    // sent as 2.0 is named for what it likely is; an unknown message is 415.
     let (status, body) = remote_write(&url, b"not snappy at all".to_vec()).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("snappy"), "{body}");
@@ -109,6 +110,20 @@ async fn remote_write_status_codes_follow_the_retry_rules() {
         .header(
             "Content-Type",
             "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .body(write_body(&sample_series(), &[]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 400);
+    let text = response.text().await.expect("body");
+    assert!(text.contains("remote_write 1.0"), "{text}");
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("Content-Encoding", "snappy")
+        .header(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v3.Request",
         )
         .body(write_body(&sample_series(), &[]))
         .send()
