@@ -94,7 +94,7 @@ pub(crate) fn dashboard(week: bool) -> Vec<Call> {
     calls.extend([
         Call::Instant("cpu_usage_user"),
         Call::Instant("max by (hostname) (cpu_usage_user)"),
-        Call::Series("cpu_usage_user{region=\"us-west-1\"}", 6),
+        Call::Series("cpu_usage_user{region=\"eu-west-1\"}", 6),
         Call::LabelValues("hostname", 6),
     ]);
     calls

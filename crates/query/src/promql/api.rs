@@ -98,14 +98,20 @@ async fn selected<D: KvDatabase>(
 }
 
 impl<D: KvDatabase> QueryEngine<D> {
-    async fn prom_source(&self, database: &str) -> Result<StorageSource<D>, PromError> {
+    /// The database as a series source whose reads count against `budget`.
+    async fn prom_source(
+        &self,
+        database: &str,
+        budget: &Arc<Budget>,
+    ) -> Result<StorageSource<D>, PromError> {
         let shared = Arc::clone(&self.shared);
+        let budget = Arc::clone(budget);
         match self.read_catalog(database).await {
-            Ok((tenant, schemas)) => Ok(StorageSource::new(shared, Some(tenant), &schemas)),
+            Ok((tenant, schemas)) => Ok(StorageSource::new(shared, Some(tenant), &schemas, budget)),
             // A database nobody wrote to yet holds no series: empty results, as Prometheus
             // answers for metrics it has never seen.
             Err(QueryError::DatabaseNotFound(_)) => {
-                Ok(StorageSource::new(shared, None, &BTreeMap::new()))
+                Ok(StorageSource::new(shared, None, &BTreeMap::new(), budget))
             }
             Err(error) => Err(error.into()),
         }
@@ -126,7 +132,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             let expr = parse_expression(&query).map_err(|error| {
                 PromError::BadData(format!("invalid parameter \"query\": {error}"))
             })?;
-            let source = engine.prom_source(&database_owned).await?;
+            let source = engine.prom_source(&database_owned, &budget).await?;
             evaluate(&source, &expr, &params, &budget).await
         })
         .await
@@ -143,7 +149,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         let selectors = self.parse_selectors(selectors)?;
         let owned = database.to_owned();
         self.run_prom(database, None, move |engine, budget| async move {
-            let source = engine.prom_source(&owned).await?;
+            let source = engine.prom_source(&owned, &budget).await?;
             let sets = selected(&source, &selectors, start_ms, end_ms, &budget).await?;
             Ok(sets.into_iter().collect())
         })
@@ -173,9 +179,9 @@ impl<D: KvDatabase> QueryEngine<D> {
         database: &str,
         matchers: &[Matchers],
         (start_ms, end_ms): (i64, i64),
-        budget: &Budget,
+        budget: &Arc<Budget>,
     ) -> Result<Vec<String>, PromError> {
-        let source = self.prom_source(database).await?;
+        let source = self.prom_source(database, budget).await?;
         let mut names = BTreeSet::new();
         if matchers.is_empty() {
             // Without a selector the catalog answers, without reading samples.
@@ -216,9 +222,9 @@ impl<D: KvDatabase> QueryEngine<D> {
         name: &str,
         matchers: &[Matchers],
         (start_ms, end_ms): (i64, i64),
-        budget: &Budget,
+        budget: &Arc<Budget>,
     ) -> Result<Vec<String>, PromError> {
-        let source = self.prom_source(database).await?;
+        let source = self.prom_source(database, budget).await?;
         let mut values = BTreeSet::new();
         if matchers.is_empty() {
             if name == METRIC_NAME {

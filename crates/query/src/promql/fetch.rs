@@ -53,6 +53,8 @@ pub(crate) struct StorageSource<D> {
     /// None for a database nobody wrote to: every selection is empty.
     tenant: Option<TenantId>,
     metrics: Vec<MetricColumn>,
+    /// The query's budget: reads run in tasks of their own, which must own a handle to it.
+    budget: Arc<Budget>,
 }
 
 impl<D> std::fmt::Debug for StorageSource<D> {
@@ -69,11 +71,13 @@ impl<D: KvDatabase> StorageSource<D> {
         shared: Arc<Shared<D>>,
         tenant: Option<TenantId>,
         schemas: &BTreeMap<String, MeasurementSchema>,
+        budget: Arc<Budget>,
     ) -> Self {
         Self {
             shared,
             tenant,
             metrics: catalog_metrics(schemas),
+            budget,
         }
     }
 
@@ -278,8 +282,10 @@ impl<D: KvDatabase> SeriesSource for StorageSource<D> {
                     .collect(),
                 series: planned.series.into_iter().collect(),
             };
-            let found =
-                read_samples(&self.shared, tenant, read, (start_ms, end_ms), budget).await?;
+            // The evaluator passes the query's budget, the one this source was built with.
+            debug_assert!(std::ptr::eq(budget, Arc::as_ptr(&self.budget)));
+            let range = (start_ms, end_ms);
+            let found = read_samples(&self.shared, tenant, read, range, &self.budget).await?;
             for (key, per_field) in found {
                 for (metric, samples) in planned.metrics.iter().zip(per_field) {
                     if samples.is_empty() {

@@ -47,7 +47,7 @@ pub(super) async fn read_samples<D: KvDatabase>(
     tenant: TenantId,
     read: MeasurementRead,
     (start_ms, end_ms): (i64, i64),
-    budget: &Budget,
+    budget: &Arc<Budget>,
 ) -> Result<Vec<SeriesSamples>, PromError> {
     if read.series.is_empty() || read.fields.is_empty() {
         return Ok(Vec::new());
@@ -84,30 +84,62 @@ pub(super) async fn read_samples<D: KvDatabase>(
         assigned[index % lanes].push(*series);
     }
     let fields: Arc<Vec<String>> = Arc::new(read.fields.into_iter().map(|(f, _)| f).collect());
-    let reads = assigned.into_iter().map(|series| {
-        let (shared, spec, fields) = (shared.clone(), spec.clone(), fields.clone());
-        async move {
-            let mut found: HashMap<SeriesId, SeriesSamples> = HashMap::new();
-            let mut steps = std::pin::pin!(lane(shared, spec, series));
-            while let Some(step) = steps.try_next().await? {
-                let (_, samples) = found.entry(step.series).or_insert_with(|| {
-                    // Without tags the lane loads no key: the series has no labels but its name.
-                    let key = step.key.clone().unwrap_or_else(|| {
-                        Arc::new(SeriesKey {
-                            measurement: String::new(),
-                            tags: Vec::new(),
-                        })
-                    });
-                    (key, vec![Vec::new(); fields.len()])
-                });
-                let loaded = append_samples(&fields, &step.rows, samples)?;
-                budget.add_samples(loaded)?;
-            }
-            Ok::<_, PromError>(found.into_values().collect::<Vec<_>>())
+    // Each lane is a task of its own, so decoding runs on every core of the query runtime.
+    let tasks: Vec<_> = assigned
+        .into_iter()
+        .map(|series| {
+            let (shared, spec, fields) = (shared.clone(), spec.clone(), fields.clone());
+            let budget = Arc::clone(budget);
+            tokio::spawn(read_lane(shared, spec, series, fields, budget))
+        })
+        .collect();
+    // Aborted when this future is dropped (the query was cancelled or failed elsewhere).
+    let _abort = AbortOnDrop(tasks.iter().map(|task| task.abort_handle()).collect());
+    let mut found = Vec::new();
+    for task in tasks {
+        let lane = task
+            .await
+            .map_err(|error| PromError::Internal(format!("a read task failed: {error}")))??;
+        found.extend(lane);
+    }
+    Ok(found)
+}
+
+/// Aborts the tasks it holds when dropped.
+struct AbortOnDrop(Vec<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
         }
-    });
-    let lanes = futures::future::try_join_all(reads).await?;
-    Ok(lanes.into_iter().flatten().collect())
+    }
+}
+
+async fn read_lane<D: KvDatabase>(
+    shared: Arc<Shared<D>>,
+    spec: Arc<ScanSpec>,
+    series: Vec<SeriesId>,
+    fields: Arc<Vec<String>>,
+    budget: Arc<Budget>,
+) -> Result<Vec<SeriesSamples>, PromError> {
+    let mut found: HashMap<SeriesId, SeriesSamples> = HashMap::new();
+    let mut steps = std::pin::pin!(lane(shared, spec, series));
+    while let Some(step) = steps.try_next().await? {
+        let (_, samples) = found.entry(step.series).or_insert_with(|| {
+            // Without tags the lane loads no key: the series has no labels but its name.
+            let key = step.key.clone().unwrap_or_else(|| {
+                Arc::new(SeriesKey {
+                    measurement: String::new(),
+                    tags: Vec::new(),
+                })
+            });
+            (key, vec![Vec::new(); fields.len()])
+        });
+        let loaded = append_samples(&fields, &step.rows, samples)?;
+        budget.add_samples(loaded)?;
+    }
+    Ok(found.into_values().collect())
 }
 
 /// Appends a step's rows to the per-field samples; returns how many samples it added.
