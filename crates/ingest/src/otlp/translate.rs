@@ -39,6 +39,10 @@
 //!   produces nothing and is not reported (Prometheus logs "empty data points").
 //! - Exemplars on accepted sum and histogram points are counted; gauge exemplars are dropped by
 //!   Prometheus and not counted.
+//! - Bounds (Tidemark's own): a point whose labels break the write limits ([`IngestLimits`]) is
+//!   refused before a histogram or summary multiplies its labels, and everything translated is
+//!   bounded by a memory budget (`SeriesSet`); past it translation stops and the whole request is
+//!   refused ([`OtlpError::TooLarge`]).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
