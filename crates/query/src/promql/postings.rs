@@ -163,25 +163,11 @@ impl Postings<'_> {
         window: &mut ReadWindow<D>,
         matcher: &Matcher,
     ) -> QueryResult<BTreeSet<SeriesId>> {
-        let tag = matcher.name.as_str();
         match &matcher.op {
-            MatchOp::Equal => self.value(window, tag, &matcher.value).await,
-            MatchOp::Re(regex) => match analyse(regex.as_str()) {
-                Shape::Strings(values) => {
-                    let values = values.into_iter().filter(|v| matcher.is_match(v)).collect();
-                    self.values(window, tag, &values).await
-                }
-                Shape::Prefix(prefix) => {
-                    self.scan(window, tag, &prefix, |value| matcher.is_match(value))
-                        .await
-                }
-                Shape::Other => {
-                    self.scan(window, tag, "", |value| matcher.is_match(value))
-                        .await
-                }
-            },
+            MatchOp::Equal => self.value(window, &matcher.name, &matcher.value).await,
+            MatchOp::Re(regex) => self.by_regex(window, matcher, regex.as_str(), true).await,
             MatchOp::NotEqual | MatchOp::NotRe(_) => {
-                self.scan(window, tag, "", |value| matcher.is_match(value))
+                self.scan(window, &matcher.name, "", |value| matcher.is_match(value))
                     .await
             }
         }
@@ -193,31 +179,36 @@ impl Postings<'_> {
         window: &mut ReadWindow<D>,
         matcher: &Matcher,
     ) -> QueryResult<BTreeSet<SeriesId>> {
-        let tag = matcher.name.as_str();
         match &matcher.op {
-            MatchOp::NotEqual => self.value(window, tag, &matcher.value).await,
+            MatchOp::NotEqual => self.value(window, &matcher.name, &matcher.value).await,
             // `x!~"a|b"` rejects exactly the values `a|b` accepts.
-            MatchOp::NotRe(regex) => match analyse(regex.as_str()) {
-                Shape::Strings(values) => {
-                    let values = values
-                        .into_iter()
-                        .filter(|v| !matcher.is_match(v))
-                        .collect();
-                    self.values(window, tag, &values).await
-                }
-                Shape::Prefix(prefix) => {
-                    self.scan(window, tag, &prefix, |value| !matcher.is_match(value))
-                        .await
-                }
-                Shape::Other => {
-                    self.scan(window, tag, "", |value| !matcher.is_match(value))
-                        .await
-                }
-            },
+            MatchOp::NotRe(regex) => self.by_regex(window, matcher, regex.as_str(), false).await,
             MatchOp::Equal | MatchOp::Re(_) => {
-                self.scan(window, tag, "", |value| !matcher.is_match(value))
+                self.scan(window, &matcher.name, "", |value| !matcher.is_match(value))
                     .await
             }
+        }
+    }
+
+    /// The series whose value `matcher` accepts (`wanted` true) or rejects (false), where the
+    /// values in question are those `regex` (the matcher's own, or its negation's) matches: read
+    /// by value set or prefix when the regex allows, else by a scan of the tag.
+    async fn by_regex<D: KvDatabase>(
+        &self,
+        window: &mut ReadWindow<D>,
+        matcher: &Matcher,
+        regex: &str,
+        wanted: bool,
+    ) -> QueryResult<BTreeSet<SeriesId>> {
+        let tag = matcher.name.as_str();
+        let keep = |value: &str| matcher.is_match(value) == wanted;
+        match analyse(regex) {
+            Shape::Strings(values) => {
+                let values = values.into_iter().filter(|v| keep(v)).collect();
+                self.values(window, tag, &values).await
+            }
+            Shape::Prefix(prefix) => self.scan(window, tag, &prefix, keep).await,
+            Shape::Other => self.scan(window, tag, "", keep).await,
         }
     }
 }
