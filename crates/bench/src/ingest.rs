@@ -93,6 +93,48 @@ pub(crate) async fn load(
     })
 }
 
+/// The headers of a remote_write 1.0 request, as Prometheus sends them.
+pub(crate) const REMOTE_WRITE_1_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "application/x-protobuf"),
+    ("Content-Encoding", "snappy"),
+    ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+];
+
+/// Sends every body (with `headers`) over `connections` connections; fails on any non-2xx; returns the time.
+pub(crate) async fn send_bodies(
+    url: &str,
+    headers: &'static [(&'static str, &'static str)],
+    bodies: Arc<Vec<Vec<u8>>>,
+    connections: usize,
+) -> anyhow::Result<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (url, bodies, next) = (url.to_owned(), Arc::clone(&bodies), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return Ok::<_, anyhow::Error>(());
+                };
+                let mut request = client.post(&url).body(body.clone());
+                for (name, value) in headers {
+                    request = request.header(*name, *value);
+                }
+                let response = request.send().await?;
+                if !response.status().is_success() {
+                    anyhow::bail!("{url}: {} {}", response.status(), response.text().await?);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(started.elapsed())
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

@@ -9,8 +9,6 @@
 //! very series remote_write names (and adds no `target_info`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use clap::Args;
 use prost::Message;
@@ -18,7 +16,9 @@ use tidemark_ingest::otlp::proto as otlp;
 use tidemark_ingest::remote_write::{LabelProto, SampleProto, TimeSeriesProto, WriteRequestProto};
 use tidemark_ingest::remote_write_v2 as v2;
 
-use crate::ingest::{ServersArgs, start_tidemark, tidemark_binary};
+use crate::ingest::{
+    REMOTE_WRITE_1_HEADERS, ServersArgs, send_bodies, start_tidemark, tidemark_binary,
+};
 use crate::tsbs::{CpuOnly, DEFAULT_START_NANOS, DataArgs, FIELDS};
 
 /// Arguments of `tidemark-bench otlp`.
@@ -197,41 +197,6 @@ struct Protocol {
     bodies: Vec<Vec<u8>>,
 }
 
-/// Sends every body over `connections` connections; fails on any non-2xx; returns the time.
-async fn send(
-    url: &str,
-    headers: &'static [(&'static str, &'static str)],
-    bodies: Arc<Vec<Vec<u8>>>,
-    connections: usize,
-) -> anyhow::Result<Duration> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (url, bodies, next) = (url.to_owned(), Arc::clone(&bodies), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            loop {
-                let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let mut request = client.post(&url).body(body.clone());
-                for (name, value) in headers {
-                    request = request.header(*name, *value);
-                }
-                let response = request.send().await?;
-                if !response.status().is_success() {
-                    anyhow::bail!("{url}: {} {}", response.status(), response.text().await?);
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(started.elapsed())
-}
-
 /// Rows of every `cpu_*` measurement in `db`.
 async fn stored(base: &str, db: &str) -> anyhow::Result<u64> {
     let mut total = 0;
@@ -260,11 +225,7 @@ pub(crate) async fn run(args: OtlpArgs) -> anyhow::Result<()> {
         Protocol {
             name: "remote_write 1.0",
             path: "/api/v1/write?db=bench_rw1",
-            headers: &[
-                ("Content-Encoding", "snappy"),
-                ("Content-Type", "application/x-protobuf"),
-                ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-            ],
+            headers: REMOTE_WRITE_1_HEADERS,
             bodies: chunks.iter().map(|c| remote_write_1(&series, c)).collect(),
         },
         Protocol {
@@ -306,7 +267,7 @@ pub(crate) async fn run(args: OtlpArgs) -> anyhow::Result<()> {
         let wire: usize = protocol.bodies.iter().map(Vec::len).sum();
         let url = format!("{}{}", tidemark.base, protocol.path);
         let bodies = Arc::new(protocol.bodies);
-        let elapsed = send(&url, protocol.headers, bodies, args.connections).await?;
+        let elapsed = send_bodies(&url, protocol.headers, bodies, args.connections).await?;
         let rate = samples as f64 / elapsed.as_secs_f64();
         let relative = *baseline.get_or_insert(rate);
         println!(

@@ -7,8 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use prost::Message;
@@ -16,8 +15,8 @@ use tidemark_ingest::remote_write::{LabelProto, SampleProto, TimeSeriesProto, Wr
 
 use crate::cold::day_batches;
 use crate::ingest::{
-    Server, ServersArgs, compact_settle, load, start_tidemark, start_victoria_metrics,
-    tidemark_binary,
+    REMOTE_WRITE_1_HEADERS, Server, ServersArgs, compact_settle, load, send_bodies, start_tidemark,
+    start_victoria_metrics, tidemark_binary,
 };
 use crate::prom_calls::{compare, dashboard};
 use crate::tsbs::{CpuOnly, DEFAULT_START_NANOS, DataArgs, FIELDS, INTERVAL_NANOS};
@@ -117,44 +116,6 @@ fn bodies(args: &PromArgs) -> (Vec<Vec<u8>>, usize) {
     (bodies, samples)
 }
 
-/// Sends every body over `connections` connections; returns the elapsed time.
-async fn send_all(
-    url: &str,
-    bodies: Arc<Vec<Vec<u8>>>,
-    connections: usize,
-) -> anyhow::Result<Duration> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (url, bodies, next) = (url.to_owned(), Arc::clone(&bodies), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(index) else {
-                    return Ok::<_, anyhow::Error>(());
-                };
-                let response = client
-                    .post(&url)
-                    .header("Content-Encoding", "snappy")
-                    .header("Content-Type", "application/x-protobuf")
-                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                    .body(body.clone())
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    anyhow::bail!("{url}: {} {}", response.status(), response.text().await?);
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(started.elapsed())
-}
-
 pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
     let (bodies, samples) = bodies(&args);
     let bodies = Arc::new(bodies);
@@ -174,7 +135,13 @@ pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
     let mut tidemark = start_tidemark(&binary, &data)?;
     tidemark.wait_ready("/health").await?;
     let url = format!("{}/api/v1/write?db=bench", tidemark.base);
-    let elapsed = send_all(&url, Arc::clone(&bodies), args.connections).await?;
+    let elapsed = send_bodies(
+        &url,
+        REMOTE_WRITE_1_HEADERS,
+        Arc::clone(&bodies),
+        args.connections,
+    )
+    .await?;
     let tidemark_rate = samples as f64 / elapsed.as_secs_f64();
     println!(
         "remote_write tidemark: {tidemark_rate:.0} samples/s ({:.1} s, acknowledged after fsync)",
@@ -187,8 +154,9 @@ pub(crate) async fn run(args: PromArgs) -> anyhow::Result<()> {
     };
     if let Some(vm) = &vm {
         vm.wait_ready("/health").await?;
-        let elapsed = send_all(
+        let elapsed = send_bodies(
             &format!("{}/api/v1/write", vm.base),
+            REMOTE_WRITE_1_HEADERS,
             Arc::clone(&bodies),
             args.connections,
         )
