@@ -24,6 +24,17 @@ use crate::spec::{OutputColumn, ScanSpec, Shared};
 
 const NANOS_PER_MILLI: i64 = 1_000_000;
 
+/// The nanosecond times whose millisecond is in `[start_ms, end_ms]`: a millisecond holds
+/// every nanosecond time that floors to it.
+fn nanos_range(start_ms: i64, end_ms: i64) -> TimeRange {
+    TimeRange {
+        start: start_ms.saturating_mul(NANOS_PER_MILLI),
+        end: end_ms
+            .saturating_mul(NANOS_PER_MILLI)
+            .saturating_add(NANOS_PER_MILLI - 1),
+    }
+}
+
 /// One measurement's part of a selection.
 #[derive(Debug)]
 pub(super) struct MeasurementRead {
@@ -69,13 +80,7 @@ pub(super) async fn read_samples<D: KvDatabase>(
             .map(|store| Arc::new(ColdScan::new(store, shared.footers.clone()))),
         schema: Arc::new(Schema::empty()),
         columns,
-        time: TimeRange {
-            start: start_ms.saturating_mul(NANOS_PER_MILLI),
-            // A millisecond holds every nanosecond time that floors to it.
-            end: end_ms
-                .saturating_mul(NANOS_PER_MILLI)
-                .saturating_add(NANOS_PER_MILLI - 1),
-        },
+        time: nanos_range(start_ms, end_ms),
         batch_size: 8192,
     });
     let lanes = shared.lanes.clamp(1, read.series.len());
@@ -245,12 +250,7 @@ impl<D: KvDatabase> Presence<D> {
         measurement: &str,
         (start_ms, end_ms): (i64, i64),
     ) -> Result<Self, PromError> {
-        let time = TimeRange {
-            start: start_ms.saturating_mul(NANOS_PER_MILLI),
-            end: end_ms
-                .saturating_mul(NANOS_PER_MILLI)
-                .saturating_add(NANOS_PER_MILLI - 1),
-        };
+        let time = nanos_range(start_ms, end_ms);
         let layout = shared.layout.clone();
         let mut window = ReadWindow::new(shared.db.clone());
         let index = match shared.cold {
