@@ -6,6 +6,8 @@ import sys
 
 TIERS = {"tidemark-ingest", "tidemark-query", "tidemark-tiering"}
 WIRING = {"tidemark-server", "tidemark-bench"}
+# Languages: pure parsers any tier may use; they depend on no workspace crate.
+LANGUAGES = {"tidemark-influxql"}
 # External crates only one tier may use, and which tier.
 OWNED = {
     "datafusion": "tidemark-query",
@@ -29,10 +31,12 @@ for package in metadata["packages"]:
         if target in workspace:
             if target in WIRING:
                 errors.append(f"{name} depends on {target}: nothing may depend on the binaries")
+            elif name in LANGUAGES:
+                errors.append(f"{name} depends on {target}: a language crate depends on no workspace crate")
             elif name == "tidemark-storage":
                 errors.append(f"tidemark-storage depends on {target}: storage depends on no tier")
-            elif name in TIERS and target != "tidemark-storage":
-                errors.append(f"{name} depends on {target}: tiers depend only on tidemark-storage")
+            elif name in TIERS and target != "tidemark-storage" and target not in LANGUAGES:
+                errors.append(f"{name} depends on {target}: tiers depend only on tidemark-storage and the language crates")
         owner = OWNED.get(target) or next(
             (tier for prefix, tier in OWNED.items() if target.startswith(prefix + "-")), None
         )
