@@ -13,6 +13,7 @@ mod engine;
 mod error;
 pub mod format;
 mod guard;
+pub mod influxql;
 mod predicate;
 pub mod promql;
 mod read;

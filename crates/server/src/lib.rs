@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod flight;
 pub mod http;
+pub mod influx;
 pub mod listener;
 pub mod loopback;
 pub mod metrics;

@@ -134,8 +134,10 @@ pub fn record_ingest(
 /// Which query API ran a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryApi {
-    /// `/api/v3/query_sql`, `/query`.
+    /// `/api/v3/query_sql`.
     Sql,
+    /// InfluxQL on `/query`.
+    InfluxQl,
     /// Arrow Flight SQL.
     FlightSql,
     /// The Prometheus HTTP API.
@@ -146,6 +148,7 @@ pub enum QueryApi {
 pub fn record_query(api: QueryApi, elapsed: Duration, failed: bool) {
     let api = match api {
         QueryApi::Sql => "sql",
+        QueryApi::InfluxQl => "influxql",
         QueryApi::FlightSql => "flight_sql",
         QueryApi::PromQl => "promql",
     };

@@ -1,5 +1,5 @@
-//! InfluxDB 1.x compatibility beyond writes: `/ping` and the `CREATE DATABASE` statement that
-//! Telegraf sends on start-up through `/query`.
+//! InfluxDB 1.x compatibility beyond writes: `/ping`, and `/query` (InfluxQL, run by
+//! `crate::influx::query`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,13 +7,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Json, Response};
-use serde_json::json;
-use tidemark_storage::{KvDatabase, RunOptions, run};
+use axum::response::{IntoResponse, Response};
+use tidemark_storage::KvDatabase;
 
 use crate::api_error::{ApiError, Dialect};
-use crate::auth::Access;
 use crate::body::read_query_body;
+use crate::metrics::QueryApi;
 use crate::state::AppState;
 
 /// `GET|HEAD /ping`: 204 with the version headers InfluxDB clients look for.
@@ -28,68 +27,34 @@ pub async fn ping() -> Response {
     response
 }
 
-/// Parses `CREATE DATABASE name` / `CREATE DATABASE "name"` (any case).
-pub fn create_database_name(statement: &str) -> Option<String> {
-    let statement = statement.trim().trim_end_matches(';').trim();
-    let mut words = statement.splitn(3, char::is_whitespace);
-    let create = words.next()?;
-    let database = words.next()?;
-    if !create.eq_ignore_ascii_case("create") || !database.eq_ignore_ascii_case("database") {
-        return None;
-    }
-    let name = words.next()?.trim();
-    let name = name
-        .strip_prefix('"')
-        .and_then(|quoted| quoted.strip_suffix('"'))
-        .map_or_else(|| name.to_owned(), |quoted| quoted.replace("\\\"", "\""));
-    (!name.is_empty()).then_some(name)
-}
-
-/// `GET|POST /query?q=...` (or `q` in a form body): only `CREATE DATABASE` until the query
-/// service exists.
+/// `GET|POST /query?q=...` (or `q` in a form body): InfluxQL, see `crate::influx::query`.
 pub async fn query<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
     // The token may be in the form body (`p`), so the body is read first, within the query
     // body bounds.
     let body = read_query_body(body, &headers, &state.bodies)
         .await
         .map_err(|error| error.dialect(Dialect::V1))?;
     let form: HashMap<String, String> = url_form(&body);
-    let statement = params.get("q").or_else(|| form.get("q")).ok_or_else(|| {
+    let text = params.get("q").or_else(|| form.get("q")).ok_or_else(|| {
         ApiError::invalid("missing required parameter \"q\"").dialect(Dialect::V1)
     })?;
-    let Some(name) = create_database_name(statement) else {
-        return Err(ApiError::invalid(format!(
-            "unsupported statement {statement:?}: this server answers only CREATE DATABASE on /query; \
-             query with SQL on /api/v3/query_sql"
-        ))
-        .dialect(Dialect::V1));
+    let statements = match crate::influx::query::statements(text) {
+        Ok(statements) => statements,
+        Err(response) => return Ok(response),
     };
-    let token = params
-        .get("p")
-        .or_else(|| form.get("p"))
-        .map(String::as_str);
-    state
-        .auth
-        .authorize(&headers, token, &name, Access::Write)
-        .await
-        .map_err(|error| error.dialect(Dialect::V1))?;
-    if state.create_databases {
-        let layout = state.layout.clone();
-        let database = name.clone();
-        run(&state.db, RunOptions::idempotent(), move |tx, _| {
-            let layout = layout.clone();
-            let database = database.clone();
-            Box::pin(async move { layout.create_tenant(tx, &database).await.map(|_| ()) })
-        })
-        .await
-        .map_err(|error| ApiError::from(error).dialect(Dialect::V1))?;
-    }
-    Ok(Json(json!({ "results": [{}] })).into_response())
+    let params = crate::influx::query::Params {
+        query: &params,
+        form: &form,
+    };
+    let result = crate::influx::query::run(&state, &params, &headers, statements).await;
+    crate::metrics::record_query(QueryApi::InfluxQl, started.elapsed(), result.is_err());
+    result
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.
@@ -151,7 +116,6 @@ mod tests {
     proptest! {
         #[test]
         fn untrusted_statements_and_forms_never_panic(text in "\\PC{0,40}", bytes in prop::collection::vec(any::<u8>(), 0..60)) {
-            let _ = create_database_name(&text);
             let _ = url_form(&bytes);
             let _ = percent_decode(&text);
         }
@@ -164,16 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn create_database_statements() {
-        assert_eq!(
-            create_database_name("CREATE DATABASE \"telegraf\"").as_deref(),
-            Some("telegraf")
-        );
-        assert_eq!(
-            create_database_name("create database metrics;").as_deref(),
-            Some("metrics")
-        );
-        assert_eq!(create_database_name("SELECT * FROM cpu"), None);
+    fn form_bodies_decode() {
         assert_eq!(
             percent_decode("CREATE+DATABASE+%22telegraf%22"),
             "CREATE DATABASE \"telegraf\""

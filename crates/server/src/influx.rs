@@ -1,0 +1,29 @@
+//! InfluxDB 1.x's query API: InfluxQL on `/query` (`query`) and its response encodings
+//! (`response`). The line protocol write endpoints are in `write`, `/ping` in `v1`.
+
+pub mod query;
+pub mod response;
+
+use tidemark_storage::{KvDatabase, RunOptions, run};
+
+use crate::api_error::ApiError;
+use crate::state::AppState;
+
+/// `CREATE DATABASE`: creates the tenant when the server creates databases on request.
+pub async fn create_database<D: KvDatabase>(
+    state: &AppState<D>,
+    name: &str,
+) -> Result<(), ApiError> {
+    if !state.create_databases {
+        return Ok(());
+    }
+    let layout = state.layout.clone();
+    let database = name.to_owned();
+    run(&state.db, RunOptions::idempotent(), move |tx, _| {
+        let layout = layout.clone();
+        let database = database.clone();
+        Box::pin(async move { layout.create_tenant(tx, &database).await.map(|_| ()) })
+    })
+    .await
+    .map_err(ApiError::from)
+}
