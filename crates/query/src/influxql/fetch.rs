@@ -257,8 +257,22 @@ impl<D: KvDatabase> QueryEngine<D> {
         if spec.range.is_empty() {
             return Ok(Vec::new());
         }
+        // Names the measurement lacks read as null (InfluxDB's missing tag or field).
+        let tags: Vec<&String> = spec
+            .tags
+            .iter()
+            .filter(|tag| spec.schema.tags.contains(*tag))
+            .collect();
+        let fields: Vec<&String> = spec
+            .fields
+            .iter()
+            .filter(|field| spec.schema.fields.contains_key(*field))
+            .collect();
+        if !spec.fields.is_empty() && fields.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut sql = String::from("SELECT \"time\"");
-        for name in spec.tags.iter().chain(spec.fields) {
+        for name in tags.iter().chain(&fields) {
             let _ = write!(sql, ", {}", sql_ident(name));
         }
         let _ = write!(sql, " FROM {}", sql_ident(spec.measurement));
@@ -272,10 +286,9 @@ impl<D: KvDatabase> QueryEngine<D> {
         if let Some(condition) = spec.condition {
             filters.push(format!("({})", condition_sql(spec.schema, condition)?));
         }
-        if !spec.fields.is_empty() {
+        if !fields.is_empty() {
             // Points with none of the asked fields are not rows of the result.
-            let any = spec
-                .fields
+            let any = fields
                 .iter()
                 .map(|name| format!("{} IS NOT NULL", sql_ident(name)))
                 .collect::<Vec<_>>()
@@ -294,25 +307,41 @@ impl<D: KvDatabase> QueryEngine<D> {
         for batch in batches {
             let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
             let mut tag_columns = Vec::with_capacity(spec.tags.len());
-            for index in 0..spec.tags.len() {
-                let column = cast(batch.column(1 + index), &DataType::Utf8)
-                    .map_err(|error| QueryError::Internal(error.to_string()))?;
-                tag_columns.push(column);
+            let mut next = 1;
+            for tag in spec.tags {
+                if spec.schema.tags.contains(tag) {
+                    let column = cast(batch.column(next), &DataType::Utf8)
+                        .map_err(|error| QueryError::Internal(error.to_string()))?;
+                    tag_columns.push(Some(column));
+                    next += 1;
+                } else {
+                    tag_columns.push(None);
+                }
             }
-            let field_columns: Vec<_> = (0..spec.fields.len())
-                .map(|index| batch.column(1 + spec.tags.len() + index).clone())
-                .collect();
+            let mut field_columns = Vec::with_capacity(spec.fields.len());
+            for field in spec.fields {
+                if spec.schema.fields.contains_key(field) {
+                    field_columns.push(Some(batch.column(next).clone()));
+                    next += 1;
+                } else {
+                    field_columns.push(None);
+                }
+            }
             for row in 0..batch.num_rows() {
                 let tags = tag_columns
                     .iter()
                     .map(|column| {
-                        let strings = column.as_any().downcast_ref::<StringArray>()?;
+                        let strings = column.as_ref()?.as_any().downcast_ref::<StringArray>()?;
                         (!strings.is_null(row)).then(|| strings.value(row).to_owned())
                     })
                     .collect();
                 let fields = field_columns
                     .iter()
-                    .map(|column| cell(column.as_ref(), row))
+                    .map(|column| {
+                        column
+                            .as_ref()
+                            .map_or(Value::Null, |c| cell(c.as_ref(), row))
+                    })
                     .collect();
                 points.push(Point {
                     time: times.value(row),

@@ -1,8 +1,6 @@
 //! InfluxQL's aggregates, selectors, transformations and math functions over plain values
 //! (a leaf over `value`): what a window or a series of windows turns into.
 
-use std::collections::HashMap;
-
 use super::value::Value;
 
 /// A window's value of one aggregate, with the time of the point a selector picked.
@@ -67,8 +65,22 @@ pub(crate) fn reduce(name: &str, points: &[(i64, Value)], arg: Option<f64>) -> P
         return Picked::aggregate(Value::Null);
     }
     match name {
-        "first" => picked(points.first()),
-        "last" => picked(points.last()),
+        // Points at the same time go to the larger value, as InfluxDB's reducers decide.
+        "first" => picked(points.iter().reduce(|best, next| {
+            if next.0 < best.0 || (next.0 == best.0 && next.1.total_cmp(&best.1).is_gt()) {
+                next
+            } else {
+                best
+            }
+        })),
+        "last" => picked(points.iter().reduce(|best, next| {
+            if next.0 > best.0 || (next.0 == best.0 && next.1.total_cmp(&best.1).is_gt()) {
+                next
+            } else {
+                best
+            }
+        })),
+        "count_distinct" => Picked::aggregate(Value::Integer(distinct(points).len() as i64)),
         // Ties go to the earliest point, as InfluxDB's selectors do.
         "min" => picked(points.iter().reduce(|best, next| {
             if next.1.total_cmp(&best.1).is_lt() {
@@ -149,23 +161,36 @@ fn median(points: &[(i64, Value)]) -> Value {
     }
 }
 
-/// The most frequent value; ties go to the smallest, as InfluxDB's do.
+/// The most frequent value, decided as InfluxDB 1.x's `ModeReduceSlice` decides over the
+/// points sorted by value: a value's first point is never compared (so when every value occurs
+/// once the smallest wins), and among equally frequent values the one whose first point comes
+/// before the current winner's last point wins. InfluxDB sorts with Go's unstable sort, so
+/// its order among equal values (and the winner of some ties) is unspecified; here the sort is
+/// stable over points in time order (docs/influxql.md).
 fn mode(points: &[(i64, Value)]) -> Value {
-    let mut sorted: Vec<&Value> = points.iter().map(|(_, value)| value).collect();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let mut best: Option<(&Value, usize)> = None;
-    let mut index = 0;
-    while index < sorted.len() {
-        let run = sorted[index..]
-            .iter()
-            .take_while(|value| value.total_cmp(sorted[index]).is_eq())
-            .count();
-        if best.is_none_or(|(_, count)| run > count) {
-            best = Some((sorted[index], run));
-        }
-        index += run;
+    if points.len() == 1 {
+        return points[0].1.clone();
     }
-    best.map_or(Value::Null, |(value, _)| value.clone())
+    let mut sorted: Vec<&(i64, Value)> = points.iter().collect();
+    sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (mut most_freq, mut most_mode, mut most_time) = (0usize, &sorted[0].1, sorted[0].0);
+    let (mut curr_freq, mut curr_mode, mut curr_time) = (0usize, &sorted[0].1, sorted[0].0);
+    for (time, value) in sorted {
+        if value.total_cmp(curr_mode).is_ne() {
+            curr_freq = 1;
+            curr_mode = value;
+            curr_time = *time;
+            continue;
+        }
+        curr_freq += 1;
+        if most_freq > curr_freq || (most_freq == curr_freq && curr_time > most_time) {
+            continue;
+        }
+        most_freq = curr_freq;
+        most_mode = value;
+        most_time = *time;
+    }
+    most_mode.clone()
 }
 
 fn spread(points: &[(i64, Value)]) -> Value {
@@ -338,14 +363,57 @@ pub(crate) fn math(name: &str, args: &[Value]) -> Option<Value> {
     })
 }
 
-/// The distinct values of a window, in InfluxDB's order (first appearance).
+/// The distinct values of a window, in order of value, as InfluxDB returns them.
 pub(crate) fn distinct(points: &[(i64, Value)]) -> Vec<Value> {
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut values: Vec<Value> = points.iter().map(|(_, value)| value.clone()).collect();
+    values.sort_by(|a, b| a.total_cmp(b));
+    values.dedup_by(|a, b| a.total_cmp(b).is_eq());
+    values
+}
+
+/// InfluxDB 1.x's integral over one group's points in time order, window by window: at a
+/// window's end the area is interpolated to the boundary and the next window starts from
+/// there; a point at the same time as the previous one replaces it. `window` gives the
+/// [start, end) of the window holding a time (`None` without GROUP BY time, when the one
+/// result is stamped at time 0 as InfluxDB stamps it). Returns (window start, area / unit).
+pub(crate) fn integral_windows(
+    points: &[(i64, f64)],
+    window: Option<&dyn Fn(i64) -> (i64, i64)>,
+    unit: f64,
+) -> Vec<(i64, f64)> {
     let mut out = Vec::new();
-    for (_, value) in points {
-        if seen.insert(format!("{value:?}"), ()).is_none() {
-            out.push(value.clone());
+    let Some((&first, rest)) = points.split_first() else {
+        return out;
+    };
+    let (mut start, mut end) = window.map_or((0, i64::MAX), |w| w(first.0));
+    let (mut prev_time, mut prev_value) = first;
+    let mut sum = 0.0;
+    for &(time, value) in rest {
+        if time == prev_time {
+            prev_value = value;
+            continue;
         }
+        if let Some(window) = window {
+            if time >= end {
+                if prev_time != end {
+                    let at_end = prev_value
+                        + (value - prev_value) * (end - prev_time) as f64
+                            / (time - prev_time) as f64;
+                    sum += 0.5 * (at_end + prev_value) * (end - prev_time) as f64 / unit;
+                    prev_value = at_end;
+                    prev_time = end;
+                }
+                out.push((start, sum));
+                (start, end) = window(time);
+                sum = 0.0;
+            }
+        }
+        sum += 0.5 * (value + prev_value) * (time - prev_time) as f64 / unit;
+        prev_time = time;
+        prev_value = value;
+    }
+    if prev_time != start {
+        out.push((start, sum));
     }
     out
 }

@@ -153,6 +153,40 @@ pub(crate) fn reducers<'a>(expr: &'a Expr, out: &mut Vec<&'a Call>) {
     }
 }
 
+/// The reduction a reducer call performs (`count(distinct(x))` counts distinct values).
+pub(crate) fn reduction(call: &Call) -> &str {
+    match call.args.first() {
+        Some(Expr::Call(inner)) if call.name == "count" && inner.name == "distinct" => {
+            "count_distinct"
+        }
+        _ => &call.name,
+    }
+}
+
+/// Checks a call's number of arguments as InfluxDB does, with its wording.
+pub(crate) fn check_arity(call: &Call) -> QueryResult<()> {
+    let expected: &[usize] = match call.name.as_str() {
+        "percentile" | "moving_average" | "pow" | "log" | "atan2" => &[2],
+        "integral" | "derivative" | "non_negative_derivative" | "elapsed" => &[1, 2],
+        name if is_reducer(name) || is_transformation(name) || name == "distinct" => &[1],
+        _ => return Ok(()),
+    };
+    if expected.contains(&call.args.len()) {
+        return Ok(());
+    }
+    let wanted = expected[expected.len() - 1];
+    Err(QueryError::Invalid(format!(
+        "invalid number of arguments for {}, expected {}, got {}",
+        call.name,
+        if expected.len() > 1 {
+            format!("at least {} but no more than {wanted}", expected[0])
+        } else {
+            wanted.to_string()
+        },
+        call.args.len()
+    )))
+}
+
 /// Whether `expr` holds a transformation call.
 pub(crate) fn has_transformation(expr: &Expr) -> bool {
     let mut found = false;
@@ -168,6 +202,12 @@ pub(crate) fn has_transformation(expr: &Expr) -> bool {
 pub(crate) fn reducer_field(call: &Call) -> QueryResult<&VarRef> {
     match call.args.first() {
         Some(Expr::VarRef(var)) => Ok(var),
+        Some(Expr::Call(inner)) if call.name == "count" && inner.name == "distinct" => {
+            reducer_field(inner)
+        }
+        Some(Expr::Distinct(_)) if call.name == "count" => Err(QueryError::Unsupported(
+            "count(DISTINCT x) is written count(distinct(x))".to_owned(),
+        )),
         Some(Expr::Call(inner)) => Err(QueryError::Invalid(format!(
             "expected field argument in {}()",
             if is_reducer(&inner.name) {

@@ -13,9 +13,12 @@ use tidemark_storage::tsdb::MeasurementSchema;
 
 use super::fetch::{FetchSpec, Point, group_points};
 use super::functions::{
-    Picked, distinct, is_reducer, is_selector, is_transformation, reduce, transform,
+    Picked, distinct, integral_windows, is_reducer, is_selector, is_transformation, reduce,
+    transform,
 };
-use super::projection::{Projection, eval, expand, has_transformation, reducer_field, reducers};
+use super::projection::{
+    Projection, check_arity, eval, expand, has_transformation, reducer_field, reducers, reduction,
+};
 use super::value::{ResultSeries, Row, Value};
 use crate::{QueryEngine, QueryError, QueryResult};
 
@@ -109,10 +112,23 @@ impl<D: KvDatabase> QueryEngine<D> {
         let by_time = statement
             .group_by_time()
             .map_err(|error| invalid(error.to_string()))?;
+        let mut arity = Ok(());
+        for field in &statement.fields {
+            field.expr.walk(&mut |node| {
+                if let Expr::Call(call) = node {
+                    if arity.is_ok() {
+                        arity = check_arity(call);
+                    }
+                }
+            });
+        }
+        arity?;
         let aggregate = statement.fields.iter().any(|field| {
             let mut calls = Vec::new();
             reducers(&field.expr, &mut calls);
-            !calls.is_empty() || matches!(field.expr, Expr::Distinct(_))
+            !calls.is_empty()
+                || matches!(&field.expr, Expr::Distinct(_))
+                || matches!(&field.expr, Expr::Call(call) if call.name == "distinct")
         });
         if by_time.is_some() && !aggregate {
             return Err(invalid("GROUP BY requires at least one aggregate function"));
@@ -120,10 +136,19 @@ impl<D: KvDatabase> QueryEngine<D> {
         if by_time.is_some() && range.max.is_none() {
             range.max = Some(now);
         }
+        // Wildcards expand over every source's fields and tags together, as InfluxDB's do.
+        let mut union = MeasurementSchema::default();
+        for measurement in &measurements {
+            let schema = &catalog[*measurement];
+            union.tags.extend(schema.tags.iter().cloned());
+            for (field, kind) in &schema.fields {
+                union.fields.entry(field.clone()).or_insert(*kind);
+            }
+        }
+        let projections = expand(&statement.fields, &union)?;
         let mut series = Vec::new();
         for measurement in measurements {
             let schema = &catalog[measurement];
-            let projections = expand(&statement.fields, schema)?;
             if projections.is_empty() {
                 continue;
             }
@@ -150,6 +175,10 @@ impl<D: KvDatabase> QueryEngine<D> {
 
     async fn raw_series(&self, database: &str, plan: &Plan<'_>) -> QueryResult<Vec<ResultSeries>> {
         let (fields, extra_tags) = plan.raw_refs()?;
+        if fields.is_empty() {
+            // Tags alone select no point (InfluxDB 1.6 answers nothing).
+            return Ok(Vec::new());
+        }
         let mut fetched_tags = plan.tags.to_vec();
         fetched_tags.extend(
             extra_tags
@@ -333,13 +362,52 @@ impl<D: KvDatabase> QueryEngine<D> {
                 }
                 continue;
             }
+            // Integrals run over the whole group, window after window.
+            let mut integrals: BTreeMap<(usize, i64), f64> = BTreeMap::new();
+            for (call_index, call) in calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.name == "integral")
+            {
+                let field = &reducer_field(call)?.name;
+                let index = fetched_fields.iter().position(|f| f == field).unwrap_or(0);
+                let values: Vec<(i64, f64)> = points
+                    .iter()
+                    .filter_map(|p| p.fields[index].as_f64().map(|v| (p.time, v)))
+                    .collect();
+                let unit = reducer_arg(call, by_time)?.unwrap_or(1e9);
+                let window = |time: i64| windows.window_of(time);
+                let window: Option<&dyn Fn(i64) -> (i64, i64)> = if by_time.is_some() {
+                    Some(&window)
+                } else {
+                    None
+                };
+                for (start, area) in integral_windows(&values, window, unit) {
+                    // Without GROUP BY time InfluxDB stamps the integral at 0; the one
+                    // window here starts where the range does.
+                    let start = if by_time.is_some() {
+                        start
+                    } else {
+                        windows.first
+                    };
+                    integrals.insert((call_index, start), area);
+                }
+            }
             // Per window: each reducer's result, or None where it saw no point.
             let mut reduced: Vec<(i64, Vec<Option<Picked>>, Option<&Point>)> = Vec::new();
             for (start, points) in &buckets {
                 let mut results = Vec::with_capacity(calls.len());
                 let mut chosen = None;
-                for call in &calls {
+                for (call_index, call) in calls.iter().enumerate() {
                     let field = &reducer_field(call)?.name;
+                    if !plan.schema.fields.contains_key(field) {
+                        // A field the measurement lacks has no value at all, not even a count.
+                        results.push(Some(Picked {
+                            value: Value::Null,
+                            time: None,
+                        }));
+                        continue;
+                    }
                     let index = fetched_fields.iter().position(|f| f == field).unwrap_or(0);
                     let values: Vec<(i64, Value)> = points
                         .iter()
@@ -350,7 +418,17 @@ impl<D: KvDatabase> QueryEngine<D> {
                         results.push(None);
                         continue;
                     }
-                    let picked = reduce(&call.name, &values, reducer_arg(call, by_time)?);
+                    let picked = match integrals.get(&(call_index, *start)) {
+                        Some(area) => Picked {
+                            value: Value::Float(*area),
+                            time: None,
+                        },
+                        None if call.name == "integral" => {
+                            results.push(None);
+                            continue;
+                        }
+                        None => reduce(reduction(call), &values, reducer_arg(call, by_time)?),
+                    };
                     if let Some(time) = picked.time {
                         chosen = points.iter().find(|p| p.time == time).copied();
                     }
@@ -408,7 +486,12 @@ impl<D: KvDatabase> QueryEngine<D> {
             let times: Vec<i64> = reduced
                 .iter()
                 .map(|(start, results, _)| {
-                    if by_time.is_none() && single_selector && shapes.iter().all(Shape::is_plain) {
+                    if by_time.is_none() && integral_at_zero(&calls, plan.schema) {
+                        0
+                    } else if by_time.is_none()
+                        && single_selector
+                        && shapes.iter().all(Shape::is_plain)
+                    {
                         results[0].as_ref().and_then(|p| p.time).unwrap_or(*start)
                     } else {
                         *start
@@ -481,6 +564,17 @@ fn raw_leaf(point: &Point, fields: &[String], tags: &[String], expr: &Expr) -> O
     }
     let index = tags.iter().position(|t| *t == var.name)?;
     Some(point.tags[index].clone().map_or(Value::Null, Value::String))
+}
+
+/// Whether InfluxDB 1.6 stamps this aggregate at time 0: its float integral reducer
+/// starts from a zero window when there is no GROUP BY time; its integer one does not.
+fn integral_at_zero(calls: &[&Call], schema: &MeasurementSchema) -> bool {
+    calls.iter().all(|call| {
+        call.name == "integral"
+            && reducer_field(call).is_ok_and(|var| {
+                schema.fields.get(&var.name) == Some(&tidemark_storage::tsdb::FieldType::Float)
+            })
+    })
 }
 
 fn aux_value(
@@ -597,14 +691,28 @@ fn fill_columns(
                     });
                 }
             }
-            Fill::Integer(n) => column
-                .iter_mut()
-                .filter(|v| v.is_none())
-                .for_each(|v| *v = Some(Value::Integer(n))),
-            Fill::Float(n) => column
-                .iter_mut()
-                .filter(|v| v.is_none())
-                .for_each(|v| *v = Some(Value::Float(n))),
+            Fill::Integer(_) | Fill::Float(_) => {
+                // The fill value takes the column's type: integers truncate, as InfluxDB's do.
+                let number = match fill {
+                    Fill::Integer(n) => n as f64,
+                    Fill::Float(n) => n,
+                    _ => unreachable!("a numeric fill"),
+                };
+                let integer = *is_count
+                    || column
+                        .iter()
+                        .flatten()
+                        .any(|v| matches!(v, Value::Integer(_)));
+                let value = if integer {
+                    Value::Integer(number as i64)
+                } else {
+                    Value::Float(number)
+                };
+                column
+                    .iter_mut()
+                    .filter(|v| v.is_none())
+                    .for_each(|v| *v = Some(value.clone()));
+            }
             Fill::Previous => {
                 let mut previous = Value::Null;
                 for value in column.iter_mut() {
@@ -711,6 +819,12 @@ impl Windows {
         })
     }
 
+    /// The [start, end) of the window holding `time`.
+    fn window_of(&self, time: i64) -> (i64, i64) {
+        let start = time - (time - self.offset).rem_euclid(self.interval);
+        (start, start + self.interval)
+    }
+
     /// Every window's start and its points (time order kept).
     fn bucket<'a>(&self, points: &'a [Point]) -> Vec<(i64, Vec<&'a Point>)> {
         if self.single {
@@ -762,11 +876,6 @@ impl Plan<'_> {
                 }
             });
         }
-        if fields.is_empty() {
-            return Err(invalid(
-                "statement must have at least one field in projection",
-            ));
-        }
         Ok((fields, tags))
     }
 
@@ -817,10 +926,15 @@ fn finish(statement: &SelectStatement, mut series: Vec<ResultSeries>) -> Vec<Res
         };
     }
     series.retain(|one| !one.rows.is_empty());
+    // SOFFSET and SLIMIT pick series in ascending order; DESC then reverses what is left.
     let soffset = statement.soffset.unwrap_or(0) as usize;
     let series = series.into_iter().skip(soffset);
-    match statement.slimit {
+    let mut series: Vec<ResultSeries> = match statement.slimit {
         Some(limit) if limit > 0 => series.take(limit as usize).collect(),
         _ => series.collect(),
+    };
+    if descending {
+        series.reverse();
     }
+    series
 }
