@@ -149,6 +149,16 @@ impl<'a> Lexer<'a> {
         let pos = self.pos();
         let offset = self.offset;
         let tok = self.scan();
+        // InfluxDB's reader counts reading past the end as a character, so EOF sits one
+        // further than the end of the text in its messages.
+        let pos = if tok == Tok::Eof {
+            Pos {
+                char: pos.char + 1,
+                ..pos
+            }
+        } else {
+            pos
+        };
         Token {
             tok,
             pos,

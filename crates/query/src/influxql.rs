@@ -28,7 +28,7 @@ use crate::{QueryEngine, QueryError, QueryResult};
 
 /// Parses a query text of `;`-separated statements; the error is InfluxDB 1.x's wording.
 pub fn parse(text: &str) -> Result<Vec<Statement>, String> {
-    tidemark_influxql::parse(text).map_err(|error| format!("error parsing query: {error}"))
+    tidemark_influxql::parse(text).map_err(|error| error.to_string())
 }
 
 /// How one statement runs.

@@ -28,14 +28,14 @@ fails! {
     select_without_fields: "SELECT FROM m" => "error parsing query: found FROM, expected \
         identifier, string, number, bool at line 1, char 8",
     from_without_source: "SELECT * FROM" => "error parsing query: found EOF, expected identifier \
-        at line 1, char 14",
+        at line 1, char 15",
     keyword_as_measurement: "SELECT * FROM where" => "error parsing query: found WHERE, expected \
         identifier at line 1, char 15",
-    missing_from: "SELECT v" => "error parsing query: found EOF, expected FROM at line 1, char 9",
+    missing_from: "SELECT v" => "error parsing query: found EOF, expected FROM at line 1, char 10",
     call_with_space: "SELECT mean (x) FROM m" => "error parsing query: found (, expected FROM at \
         line 1, char 13",
     empty_where: "SELECT v FROM m WHERE" => "error parsing query: found EOF, expected identifier, \
-        string, number, bool at line 1, char 22",
+        string, number, bool at line 1, char 23",
     group_without_by: "SELECT v FROM m GROUP time(1m)" => "error parsing query: found time, \
         expected BY at line 1, char 23",
     limit_not_integer: "SELECT v FROM m LIMIT x" => "error parsing query: found x, expected \
@@ -112,29 +112,29 @@ fails! {
     unclosed_paren: "SELECT (a + b FROM m" => "error parsing query: found FROM, expected ) at \
         line 1, char 15",
     position_on_second_line: "SELECT v\nFROM" => "error parsing query: found EOF, expected \
-        identifier at line 2, char 5",
+        identifier at line 2, char 6",
     position_counts_characters: "SELECT \"é\" FROM ü" => "error parsing query: found ü, \
         expected identifier at line 1, char 17",
     tag_values_without_key: "SHOW TAG VALUES FROM cpu" => "error parsing query: found EOF, \
-        expected WITH at line 1, char 25",
+        expected WITH at line 1, char 26",
     tag_values_bad_key_operator: "SHOW TAG VALUES WITH KEY host" => "error parsing query: found \
         host, expected IN, =, =~ at line 1, char 26",
     tag_values_string_key: "SHOW TAG VALUES WITH KEY = 'host'" => "error parsing query: found \
         host, expected identifier at line 1, char 28",
     measurement_exact_without_cardinality: "SHOW MEASUREMENT EXACT" => "error parsing query: \
-        found EOF, expected CARDINALITY at line 1, char 23",
+        found EOF, expected CARDINALITY at line 1, char 24",
     measurement_alone: "SHOW MEASUREMENT" => "error parsing query: found EOF, expected EXACT, \
-        CARDINALITY at line 1, char 17",
+        CARDINALITY at line 1, char 18",
     tag_key_alone: "SHOW TAG KEY" => "error parsing query: found EOF, expected EXACT, \
-        CARDINALITY at line 1, char 13",
+        CARDINALITY at line 1, char 14",
     show_tag_alone: "SHOW TAG" => "error parsing query: found EOF, expected KEY, KEYS, VALUES at \
-        line 1, char 9",
+        line 1, char 10",
     show_measurements_with_bad_op: "SHOW MEASUREMENTS WITH MEASUREMENT != cpu" => "error \
         parsing query: found !=, expected =, =~ at line 1, char 36",
     show_retention_without_policies: "SHOW RETENTION" => "error parsing query: found EOF, \
-        expected POLICIES at line 1, char 15",
+        expected POLICIES at line 1, char 16",
     delete_alone: "DELETE" => "error parsing query: found EOF, expected FROM, WHERE at line 1, \
-        char 7",
+        char 8",
     delete_with_database: "DELETE FROM db.rp.m" => "error parsing query: database not supported \
         at line 1, char 8",
     drop_series_with_policy: "DROP SERIES FROM rp.m" => "error parsing query: retention policy \
@@ -147,11 +147,11 @@ fails! {
     rp_bad_duration: "CREATE RETENTION POLICY rp ON db DURATION 1x REPLICATION 1" => "error \
         parsing query: invalid duration at line 1, char 43",
     rp_missing_replication: "CREATE RETENTION POLICY rp ON db DURATION 1d" => "error parsing \
-        query: found EOF, expected REPLICATION at line 1, char 45",
+        query: found EOF, expected REPLICATION at line 1, char 46",
     alter_duplicate_option: "ALTER RETENTION POLICY rp ON db DURATION 1d DURATION 2d" => "error \
         parsing query: found duplicate DURATION option at line 1, char 45",
     alter_without_options: "ALTER RETENTION POLICY rp ON db" => "error parsing query: found EOF, \
-        expected DURATION, REPLICATION, SHARD, DEFAULT, FUTURE, PAST at line 1, char 32",
+        expected DURATION, REPLICATION, SHARD, DEFAULT, FUTURE, PAST at line 1, char 33",
     create_database_bad_with: "CREATE DATABASE db WITH foo" => "error parsing query: found foo, \
         expected DURATION, NAME, REPLICATION, SHARD, FUTURE, PAST at line 1, char 25",
     grant_read_to: "GRANT READ TO bob" => "error parsing query: found TO, expected ON at line \
@@ -163,7 +163,7 @@ fails! {
     revoke_all_nowhere: "REVOKE ALL PRIVILEGES bob" => "error parsing query: found bob, expected \
         ON, FROM at line 1, char 23",
     create_user_without_password: "CREATE USER bob" => "error parsing query: found EOF, expected \
-        WITH at line 1, char 16",
+        WITH at line 1, char 17",
     set_password_without_eq: "SET PASSWORD FOR bob 'x'" => "error parsing query: found x, \
         expected = at line 1, char 22",
     kill_without_id: "KILL QUERY abc" => "error parsing query: found abc, expected integer at \
@@ -188,10 +188,10 @@ fails! {
 #[test]
 fn errors_expose_position_and_detail() {
     let err = parse("SELECT * FROM").unwrap_err();
-    assert_eq!(err.pos(), Some(Pos { line: 1, char: 14 }));
+    assert_eq!(err.pos(), Some(Pos { line: 1, char: 15 }));
     assert_eq!(
         err.detail(),
-        "found EOF, expected identifier at line 1, char 14"
+        "found EOF, expected identifier at line 1, char 15"
     );
     assert!(matches!(err, ParseError::Unexpected { .. }));
 }

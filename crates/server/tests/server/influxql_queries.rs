@@ -286,6 +286,12 @@ pub(crate) fn statements() -> Vec<String> {
         "SELECT host FROM cpu",
         "SELECT mean(usage_user) FROM cpu GROUP BY time(1m), time(2m)",
         "SELECT percentile(usage_user) FROM cpu",
+        "SELEC * FROM cpu",
+        "SELECT FROM cpu",
+        "SELECT * FROM cpu WHERE",
+        "SELECT mean(usage_user FROM cpu",
+        "SELECT * FROM cpu GROUP BY time(1m) fill(bogus)",
+        "SHOW TAG VALUES FROM cpu",
     ] {
         push(bad.to_owned());
     }

@@ -7,6 +7,7 @@ mod fdb_faults;
 mod harness;
 mod hostile;
 mod influxdb1;
+mod influxql;
 mod influxql_oracle;
 mod influxql_queries;
 mod lifecycle;
