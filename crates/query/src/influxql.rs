@@ -7,12 +7,15 @@
 //! (`select`); SHOW statements answer from the catalog and the stored series (`show`).
 //! `server` turns the results into 1.x JSON or CSV.
 
+mod aggregate;
 mod fetch;
 mod functions;
 mod projection;
 mod select;
+mod shape;
 mod show;
 mod value;
+mod window;
 
 use std::collections::BTreeMap;
 
@@ -108,12 +111,12 @@ impl<D: KvDatabase> QueryEngine<D> {
         let Some(database) = statement_database(statement, context.database) else {
             return Err(QueryError::Invalid("database name required".to_owned()));
         };
-        if let Some(visible) = context.visible {
-            if !visible.iter().any(|name| name == database) {
-                return Err(QueryError::Invalid(format!(
-                    "the token does not grant access to database {database:?}"
-                )));
-            }
+        if let Some(visible) = context.visible
+            && !visible.iter().any(|name| name == database)
+        {
+            return Err(QueryError::Invalid(format!(
+                "the token does not grant access to database {database:?}"
+            )));
         }
         let now = context.now;
         let catalog: BTreeMap<String, MeasurementSchema> = match self.read_catalog(database).await {

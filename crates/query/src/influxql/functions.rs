@@ -393,20 +393,19 @@ pub(crate) fn integral_windows(
             prev_value = value;
             continue;
         }
-        if let Some(window) = window {
-            if time >= end {
-                if prev_time != end {
-                    let at_end = prev_value
-                        + (value - prev_value) * (end - prev_time) as f64
-                            / (time - prev_time) as f64;
-                    sum += 0.5 * (at_end + prev_value) * (end - prev_time) as f64 / unit;
-                    prev_value = at_end;
-                    prev_time = end;
-                }
-                out.push((start, sum));
-                (start, end) = window(time);
-                sum = 0.0;
+        if let Some(window) = window
+            && time >= end
+        {
+            if prev_time != end {
+                let at_end = prev_value
+                    + (value - prev_value) * (end - prev_time) as f64 / (time - prev_time) as f64;
+                sum += 0.5 * (at_end + prev_value) * (end - prev_time) as f64 / unit;
+                prev_value = at_end;
+                prev_time = end;
             }
+            out.push((start, sum));
+            (start, end) = window(time);
+            sum = 0.0;
         }
         sum += 0.5 * (value + prev_value) * (time - prev_time) as f64 / unit;
         prev_time = time;
