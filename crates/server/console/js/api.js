@@ -4,6 +4,10 @@
 
 const TOKEN_KEY = 'tidemark.token';
 
+// Once the dialog was dismissed, later 401s fail without asking again (the status page polls)
+// until a token is set through the Token button.
+let declined = false;
+
 /** A failed API call: the HTTP status and the server's own message. */
 export class ApiError extends Error {
   constructor(status, message, body) {
@@ -20,6 +24,7 @@ export function token() {
 export function setToken(value) {
   if (value) sessionStorage.setItem(TOKEN_KEY, value);
   else sessionStorage.removeItem(TOKEN_KEY);
+  declined = false;
   for (const listener of tokenListeners) listener(Boolean(value));
 }
 
@@ -40,8 +45,12 @@ export function setTokenPrompt(prompt) {
 
 /** Asks for a token once, however many requests are waiting on it. */
 function promptOnce(reason) {
+  if (declined) return Promise.resolve(false);
   if (!pendingAsk) {
-    pendingAsk = askForToken(reason).finally(() => {
+    pendingAsk = askForToken(reason).then((saved) => {
+      declined = !saved;
+      return saved;
+    }).finally(() => {
       pendingAsk = null;
     });
   }
@@ -100,7 +109,8 @@ export async function request(path, options = {}) {
       : 'This server requires a token.';
     if (await promptOnce(reason)) return request(path, options);
   }
-  throw new ApiError(response.status, message, parsed);
+  const hint = response.status === 401 ? ' (enter a token with the Token button)' : '';
+  throw new ApiError(response.status, `${message}${hint}`, parsed);
 }
 
 /** GETs (or POSTs, with `json`) and parses a JSON answer. */

@@ -38,6 +38,16 @@ export function explorerHash(state) {
   return `#/query?${params}`;
 }
 
+/** What to do on a server without databases: a database is created by its first write. */
+export function gettingStarted() {
+  const origin = window.location.origin;
+  return h('div.getting-started',
+    h('h2', 'No databases yet'),
+    h('p', 'A database is created by its first write. Write a point with line protocol, then reload:'),
+    h('pre', `curl -XPOST '${origin}/api/v3/write_lp?db=demo' \\\n  --data-binary 'cpu,host=a usage=1.5'`),
+    h('p.muted.small', 'Prometheus remote_write, OTLP and the InfluxDB v1/v2 write APIs work too (see the docs).'));
+}
+
 export function mount(view, params, ctx) {
   const state = stateFrom(params, ctx);
   if (state.db) ctx.setDatabase(state.db);
@@ -70,8 +80,14 @@ export function mount(view, params, ctx) {
   const errorBox = h('div.error-box#query-error', { role: 'alert', hidden: true });
   const hint = h('p.hint');
   const meta = h('span.meta#result-meta');
-  const chartTab = h('button', { type: 'button', role: 'tab', dataset: { view: 'chart' }, onclick: () => setView('chart') }, 'Chart');
-  const tableTab = h('button', { type: 'button', role: 'tab', dataset: { view: 'table' }, onclick: () => setView('table') }, 'Table');
+  // The view the user chose; a result with nothing to chart shows its table without changing it.
+  let preferredView = state.view;
+  const choose = (next) => {
+    preferredView = next;
+    setView(next);
+  };
+  const chartTab = h('button', { type: 'button', role: 'tab', dataset: { view: 'chart' }, onclick: () => choose('chart') }, 'Chart');
+  const tableTab = h('button', { type: 'button', role: 'tab', dataset: { view: 'table' }, onclick: () => choose('table') }, 'Table');
   const copyLink = h('button.ghost.small', { type: 'button', onclick: copy, title: 'Copy a link that reruns this query' }, 'Copy link');
   const csvLink = h('button.ghost.small', { type: 'button', onclick: downloadCsv, disabled: true }, 'CSV');
   const chartBox = h('div.chart-box#chart');
@@ -254,8 +270,7 @@ export function mount(view, params, ctx) {
     } else {
       chartBox.append(h('div.empty', result.notes.join(' ') || 'Nothing to chart.'));
     }
-    const wanted = params.get('view') === 'table' || !result.series.length ? 'table' : state.view;
-    setView(result.series.length ? wanted : 'table');
+    setView(result.series.length ? preferredView : 'table');
   }
 
   async function copy() {
@@ -293,6 +308,9 @@ export function mount(view, params, ctx) {
   });
   if (state.text.trim()) {
     run();
+  } else if (!state.db && !ctx.databases.length) {
+    showEmpty('Write a query and press Run (Ctrl+Enter).');
+    replace(chartBox, gettingStarted());
   } else {
     showEmpty('Write a query and press Run (Ctrl+Enter).');
     editor.focus();

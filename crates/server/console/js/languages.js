@@ -145,6 +145,10 @@ export function promResult(data, sent) {
       samples.length,
     ]);
   }
+  // Aggregations drop the metric name: then the column would be empty.
+  if (rows.every((row) => row[0] === '')) {
+    return { columns: columns.slice(1), rows: rows.map((row) => row.slice(1)), series, sent, notes };
+  }
   return { columns, rows, series, sent, notes };
 }
 

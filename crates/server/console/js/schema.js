@@ -5,7 +5,7 @@
 
 import { getJson, sql } from './api.js';
 import { formatCount, h, replace } from './dom.js';
-import { explorerHash } from './explorer.js';
+import { explorerHash, gettingStarted } from './explorer.js';
 import { LANGUAGES } from './languages.js';
 import { DEFAULT_RANGE } from './timerange.js';
 
@@ -58,7 +58,7 @@ export function mount(view, params, ctx) {
     writeUrl();
     if (!db) {
       replace(list);
-      replace(detail, h('div.empty', 'Choose a database at the top right.'));
+      replace(detail, ctx.databases.length ? h('div.empty', 'Choose a database at the top right.') : gettingStarted());
       summary.textContent = '';
       return;
     }

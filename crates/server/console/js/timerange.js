@@ -56,13 +56,17 @@ export function describeRange(range) {
   return `${format(range.from)} → ${format(range.to)}`;
 }
 
-// The console shows every time in UTC, the custom range inputs included.
+// The console shows every time in UTC, the custom range inputs included: `2026-01-31 14:05:00`
+// (seconds optional); a time with its own offset or `Z` is taken as it says.
 function toUtcInput(ms) {
-  return new Date(ms).toISOString().slice(0, 19);
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-function fromUtcInput(text) {
-  return Date.parse(`${text.length === 16 ? `${text}:00` : text}Z`);
+export function fromUtcInput(text) {
+  const match = /^(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:\.\d+)?)?))?\s*(Z|[+-]\d\d:?\d\d)?$/.exec(text.trim());
+  if (!match) return NaN;
+  const [, day, time = '00:00:00', zone = 'Z'] = match;
+  return Date.parse(`${day}T${time.length === 5 ? `${time}:00` : time}${zone}`);
 }
 
 /**
@@ -76,8 +80,8 @@ export function rangePicker(initial, onChange) {
     h('option', { value: 'custom' }, 'Custom range…'));
   const now = Date.now();
   const bounds = resolveRange(range, now);
-  const from = h('input', { type: 'datetime-local', step: 1, 'aria-label': 'From (UTC)', value: toUtcInput(bounds.start) });
-  const to = h('input', { type: 'datetime-local', step: 1, 'aria-label': 'To (UTC)', value: toUtcInput(bounds.end) });
+  const from = h('input.time-input', { type: 'text', spellcheck: false, 'aria-label': 'From (UTC)', placeholder: 'YYYY-MM-DD hh:mm:ss', value: toUtcInput(bounds.start) });
+  const to = h('input.time-input', { type: 'text', spellcheck: false, 'aria-label': 'To (UTC)', placeholder: 'YYYY-MM-DD hh:mm:ss', value: toUtcInput(bounds.end) });
   const apply = h('button', { type: 'button', class: 'ghost small' }, 'Apply');
   const custom = h('span.custom-range', from, h('span.muted', '→'), to, h('span.muted.small', 'UTC'), apply);
   const root = h('span.range-picker', h('span.icon-clock', { 'aria-hidden': 'true' }), select, custom);
@@ -103,15 +107,18 @@ export function rangePicker(initial, onChange) {
       onChange(range);
     }
   });
+  for (const input of [from, to]) {
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') apply.click();
+    });
+  }
   apply.addEventListener('click', () => {
     const start = fromUtcInput(from.value);
     const end = fromUtcInput(to.value);
-    if (!(Number.isFinite(start) && Number.isFinite(end) && start < end)) {
-      to.setCustomValidity('The end must be after the start');
-      to.reportValidity();
-      return;
-    }
-    to.setCustomValidity('');
+    from.setCustomValidity(Number.isFinite(start) ? '' : 'A time such as 2026-01-31 14:05:00 (UTC)');
+    to.setCustomValidity(Number.isFinite(end) ? '' : 'A time such as 2026-01-31 14:05:00 (UTC)');
+    if (Number.isFinite(start) && Number.isFinite(end) && start >= end) to.setCustomValidity('The end must be after the start');
+    if (!from.reportValidity() || !to.reportValidity()) return;
     range = { from: start, to: end };
     onChange(range);
   });
