@@ -54,6 +54,8 @@ async function seriesPixels(page, rgb = [37, 99, 235]) {
 /** A new page that fails the run on any script error or CSP violation. */
 async function newPage(context, problems) {
   const page = await context.newPage();
+  // Generous: CI runs this beside the other end-to-end tests on two cores.
+  page.setDefaultTimeout(45000);
   await page.setViewportSize({ width: 1360, height: 900 });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -69,7 +71,7 @@ async function runSqlChartAndTable(page, base) {
   const query = 'SELECT time, host, usage FROM cpu WHERE $__timeFilter ORDER BY time';
   const hash = `#/query?lang=sql&db=${encodeURIComponent(options.db)}&q=${encodeURIComponent(query)}&range=1h`;
   await page.goto(`${base}/${hash}`);
-  await page.waitForSelector('#chart canvas', { timeout: 20000 });
+  await page.waitForSelector('#chart canvas', { timeout: 45000 });
   await page.waitForFunction(() => /rows/.test(document.querySelector('#result-meta')?.textContent || ''));
   const pixels = await seriesPixels(page);
   check(pixels.width > 300 && pixels.height > 100, `SQL chart canvas has a size (${pixels.width}x${pixels.height})`);
@@ -106,7 +108,7 @@ async function main() {
 
     const again = await newPage(context, problems);
     await again.goto(shared);
-    await again.waitForSelector('#table table tbody tr', { timeout: 20000 });
+    await again.waitForSelector('#table table tbody tr', { timeout: 45000 });
     check(await again.$eval('#query', (editor) => editor.value.includes('$__timeFilter')), 'a shared URL restores the query');
     check(await again.isVisible('#table table'), 'a shared URL runs the query and restores the table view');
     await again.close();
@@ -115,7 +117,7 @@ async function main() {
     await page.click('button[data-lang="promql"]');
     await page.fill('#query', 'cpu_usage');
     await page.click('#run');
-    await page.waitForFunction(() => /3 series/.test(document.querySelector('#result-meta')?.textContent || ''), null, { timeout: 20000 });
+    await page.waitForFunction(() => /3 series/.test(document.querySelector('#result-meta')?.textContent || ''), null, { timeout: 45000 });
     await page.click('button[data-view="chart"]');
     await page.waitForSelector('#chart canvas');
     const promPixels = await seriesPixels(page);
@@ -137,7 +139,7 @@ async function main() {
 
     // 4. Schema browser: measurements, columns, cardinality.
     await page.goto(`${options.open}/#/schema?db=${encodeURIComponent(options.db)}`);
-    await page.waitForSelector('#measurements li[data-measurement="cpu"]', { timeout: 20000 });
+    await page.waitForSelector('#measurements li[data-measurement="cpu"]', { timeout: 45000 });
     await page.click('#measurements li[data-measurement="cpu"]');
     await page.waitForSelector('.cardinality-table');
     const detail = await page.textContent('#measurement-detail');
@@ -157,12 +159,12 @@ async function main() {
     }, 250);
     try {
       await page.goto(`${options.open}/#/status`);
-      await page.waitForSelector('#tier-table', { timeout: 20000 });
+      await page.waitForSelector('#tier-table', { timeout: 45000 });
       await page.waitForFunction(() => {
         const value = document.querySelector('#kpi-ingest .kpi-value')?.textContent || '';
         return /^[\d,.]+/.test(value) && Number.parseFloat(value.replace(/,/g, '')) > 0;
-      }, null, { timeout: 20000 });
-      await page.waitForFunction(() => document.querySelectorAll('.chart-small canvas').length === 3, null, { timeout: 30000 });
+      }, null, { timeout: 45000 });
+      await page.waitForFunction(() => document.querySelectorAll('.chart-small canvas').length === 3, null, { timeout: 45000 });
       await page.waitForTimeout(5500);
     } finally {
       clearInterval(writer);
@@ -181,11 +183,11 @@ async function main() {
     const authPage = await newPage(authContext, problems);
     const query = 'SELECT time, host, usage FROM cpu WHERE $__timeFilter ORDER BY time';
     await authPage.goto(`${options.auth}/#/query?lang=sql&db=${encodeURIComponent(options.db)}&q=${encodeURIComponent(query)}`);
-    await authPage.waitForSelector('#token-dialog[open]', { timeout: 20000 });
+    await authPage.waitForSelector('#token-dialog[open]', { timeout: 45000 });
     await shot(authPage, '07-token-dialog');
     await authPage.fill('#token-input', options.token);
     await authPage.click('#token-save');
-    await authPage.waitForSelector('#chart canvas', { timeout: 20000 });
+    await authPage.waitForSelector('#chart canvas', { timeout: 45000 });
     const authPixels = await seriesPixels(authPage);
     check(authPixels.near > 30, 'with a token, the query on the auth server charts');
     const stored = await authPage.evaluate(() => ({

@@ -226,11 +226,16 @@ fn browser_test_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-fn chromium() -> Option<PathBuf> {
+/// Debian's chromium, or the browser at `CHROMIUM`.
+fn chromium() -> Result<PathBuf, String> {
     let path = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    path.exists().then_some(path)
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("nothing at {}", path.display()))
+    }
 }
 
 fn screenshots_dir() -> PathBuf {
@@ -243,12 +248,9 @@ fn screenshots_dir() -> PathBuf {
 
 #[tokio::test]
 async fn the_console_works_in_a_real_browser() {
-    let Some(chromium) = chromium() else {
-        return unavailable(
-            "chromium (apt install chromium)",
-            "not at /usr/bin/chromium",
-        )
-        .unwrap_or(());
+    let chromium = match chromium() {
+        Ok(path) => path,
+        Err(why) => return unavailable("chromium (apt install chromium)", &why).unwrap_or(()),
     };
     if Command::new("node").arg("--version").output().is_err() {
         return unavailable("node", "not on PATH").unwrap_or(());
