@@ -73,6 +73,7 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
             "/api/v3/query_sql",
             get(sql::query_sql::<D>).post(sql::query_sql::<D>),
         )
+        .merge(crate::console::router::<D>())
         // Handlers read their bodies themselves, bounded (`crate::body`), after checking the
         // token; this bounds any extractor that buffers a body on its own.
         .layer(DefaultBodyLimit::max(state.bodies.max_query_bytes))

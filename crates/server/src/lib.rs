@@ -11,6 +11,7 @@ pub mod auth;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod flight;
 pub mod http;
 pub mod influx;

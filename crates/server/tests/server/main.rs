@@ -2,6 +2,7 @@
 
 mod auth;
 mod clients;
+mod console;
 mod crash;
 mod fdb_faults;
 mod harness;
