@@ -64,11 +64,9 @@ pub async fn create(args: CreateArgs) -> anyhow::Result<String> {
             .collect::<String>()
     );
     let grant = match &args.db {
-        Some(database) if !args.admin => TokenGrant {
-            database: database.clone(),
-            permissions,
-            admin: false,
-        },
+        Some(database) if !args.admin => {
+            TokenGrant::for_databases(vec![database.clone()], permissions)
+        }
         _ => TokenGrant::admin(),
     };
     let layout = config.layout();
