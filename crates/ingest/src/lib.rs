@@ -21,4 +21,6 @@ pub use batch::{SeriesRows, WriteBatch};
 pub use error::{IngestError, LineError};
 pub use limits::IngestLimits;
 pub use lp::{Precision, parse_lines};
-pub use writer::{CacheBudgets, WriteOutcome, WriteRequest, Writer, WriterConfig, WriterStats};
+pub use writer::{
+    CacheBudgets, WriteOutcome, WriteRequest, Writer, WriterConfig, WriterStats, validate_database,
+};

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tidemark_storage::keys::pack;
-use tidemark_storage::tsdb::{DataPoint, FieldType, Layout, now_nanos};
+use tidemark_storage::tsdb::{DataPoint, FieldType, Layout, TenantId, now_nanos};
 use tidemark_storage::{KvDatabase, KvTransaction, MaybeCommitted, RunOptions, run};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -137,6 +137,8 @@ struct Pending {
 /// stays a plain handle.
 trait Core: Send + Sync {
     fn prepare(&self, request: WriteRequest) -> BoxFuture<'_, Result<Prepared, IngestError>>;
+    /// Forgets the cached id of a database found deleted at commit.
+    fn forget_tenant(&self, name: &str);
 }
 
 struct Backend<D> {
@@ -159,6 +161,10 @@ impl<D: KvDatabase> Core for Backend<D> {
             };
             prepare(&context, request).await
         })
+    }
+
+    fn forget_tenant(&self, name: &str) {
+        self.caches.forget_tenant(name);
     }
 }
 
@@ -219,6 +225,12 @@ impl Writer {
         &self.stats
     }
 
+    /// Forgets what this writer knows of `database`'s id (it was deleted): the next write
+    /// reads the name again. Other nodes notice within a couple of seconds on their own.
+    pub fn forget_database(&self, database: &str) {
+        self.core.forget_tenant(database);
+    }
+
     /// The bounds writes are checked against.
     pub fn limits(&self) -> &IngestLimits {
         &self.config.limits
@@ -251,7 +263,16 @@ impl Writer {
                     mpsc::error::TrySendError::Full(_) => IngestError::Overloaded,
                     mpsc::error::TrySendError::Closed(_) => IngestError::ShuttingDown,
                 })?;
-            let done = result.await.map_err(|_| IngestError::ShuttingDown)??;
+            let done = match result.await.map_err(|_| IngestError::ShuttingDown)? {
+                Ok(done) => done,
+                Err(error) => {
+                    if let IngestError::DatabaseNotFound(name) = &error {
+                        // Deleted since its id was cached: the next write looks it up again.
+                        self.core.forget_tenant(name);
+                    }
+                    return Err(error);
+                }
+            };
             outcome.written += done.written;
             if done.replayed {
                 outcome.replayed = true;
@@ -307,12 +328,14 @@ fn transaction_cost(rows: &SeriesRows) -> usize {
 fn split(prepared: Prepared, max_values: usize, max_bytes: usize) -> Vec<Part> {
     let Prepared {
         tenant,
+        database,
         series,
         idempotency_key,
         ..
     } = prepared;
     let new_part = || Prepared {
         tenant,
+        database: database.clone(),
         series: Vec::new(),
         rejected: Vec::new(),
         idempotency_key: idempotency_key.clone(),
@@ -483,6 +506,7 @@ async fn commit_one<D: KvDatabase>(
         parts: vec![Part {
             prepared: Prepared {
                 tenant: part.prepared.tenant,
+                database: part.prepared.database.clone(),
                 series: part.prepared.series.clone(),
                 rejected: Vec::new(),
                 idempotency_key: part.prepared.idempotency_key.clone(),
@@ -540,6 +564,7 @@ async fn attempt<T: KvTransaction>(
         // The earlier attempt committed; its outcome stands.
         return Ok(lock(&group.last_attempt).take().unwrap_or_default());
     }
+    check_tenants(tx, group, layout).await?;
     let mut blocks = GroupBlocks::default();
     let mut outcomes = Vec::with_capacity(group.parts.len());
     for part in &group.parts {
@@ -586,6 +611,39 @@ async fn attempt<T: KvTransaction>(
     Ok(outcomes)
 }
 
+/// Checks that every database of the group still names the tenant id its requests were
+/// prepared with: a database deleted (and maybe created again) since this node cached its id
+/// must not get writes under the dead id. One read per database of the group; a delete that
+/// commits meanwhile conflicts with it, and the retry finds the database gone.
+async fn check_tenants<T: KvTransaction>(
+    tx: &T,
+    group: &Group,
+    layout: &Layout,
+) -> Result<(), IngestError> {
+    let mut databases: Vec<(TenantId, &str)> = Vec::new();
+    for part in &group.parts {
+        let prepared = &part.prepared;
+        if !databases
+            .iter()
+            .any(|(tenant, _)| *tenant == prepared.tenant)
+        {
+            databases.push((prepared.tenant, &prepared.database));
+        }
+    }
+    let found = futures::future::try_join_all(
+        databases
+            .iter()
+            .map(|(_, database)| layout.tenant_id(tx, database)),
+    )
+    .await?;
+    for ((tenant, database), found) in databases.iter().zip(found) {
+        if found != Some(*tenant) {
+            return Err(IngestError::DatabaseNotFound((*database).to_owned()));
+        }
+    }
+    Ok(())
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
@@ -604,7 +662,7 @@ pub(crate) fn field_type(value: &DataPoint) -> FieldType {
 }
 
 /// Checks a database name: it becomes a tenant name, so keep it printable and bounded.
-pub(crate) fn validate_database(name: &str) -> Result<(), IngestError> {
+pub fn validate_database(name: &str) -> Result<(), IngestError> {
     let reason = if name.is_empty() {
         "it is empty"
     } else if name.len() > 256 {

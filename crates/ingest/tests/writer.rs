@@ -323,6 +323,51 @@ async fn unknown_databases_are_refused_when_creation_is_off() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_database_gets_no_writes_under_its_cached_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = EmbeddedKv::open(dir.path(), EmbeddedOptions::default()).unwrap();
+    let layout = Layout::default();
+    let writer = Writer::start(db.clone(), layout.clone(), WriterConfig::default());
+    writer
+        .write(request("doomed", "m f=1 1", None))
+        .await
+        .unwrap();
+    let tx = db.create_transaction().unwrap();
+    let first = layout.tenant_id(&tx, "doomed").await.unwrap().unwrap();
+    layout.drop_tenant(&tx, "doomed").await.unwrap();
+    tx.commit().await.map_err(|failed| failed.error).unwrap();
+    // The writer still has the old id cached: the commit finds the name gone and refuses.
+    let error = writer
+        .write(request("doomed", "m f=2 2", None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IngestError::DatabaseNotFound(ref name) if name == "doomed"),
+        "{error}"
+    );
+    let tx = db.create_transaction().unwrap();
+    let (begin, end) = layout.tenant_data(first);
+    let stray = tx
+        .get_range_all(&RangeRequest::new(begin, end), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        stray.len(),
+        1,
+        "only the first write's block is under the old id"
+    );
+    drop(tx);
+    // The next write looks the name up again and creates the database anew.
+    writer
+        .write(request("doomed", "m f=3 3", None))
+        .await
+        .unwrap();
+    let tx = db.create_transaction().unwrap();
+    let second = layout.tenant_id(&tx, "doomed").await.unwrap().unwrap();
+    assert_ne!(second, first);
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_memory_budget_refuses_writes_as_overloaded() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,9 +1,10 @@
 //! Token authentication: who may read or write which database.
 //!
 //! Authentication is required once any token exists, and always when the server listens beyond
-//! loopback. A token is looked up by its SHA-256 (only hashes are stored) and grants one database,
-//! read and/or write. Lookups are cached briefly so the write path does not read storage per
-//! request.
+//! loopback. A token is looked up by its SHA-256 (only hashes are stored) and grants some
+//! databases, read and/or write, until it expires (or every database: an admin token). Lookups
+//! are cached for [`CACHE_TTL`] so the write path does not read storage per request; expiry is
+//! checked on every request.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 use base64::Engine;
 use tidemark_storage::cache::BoundedCache;
-use tidemark_storage::tsdb::{Layout, TokenGrant, hash_token};
+use tidemark_storage::tsdb::{Layout, TokenGrant, hash_token, now_secs};
 use tidemark_storage::{KvDatabase, KvError, KvTransaction, TxOption};
 
 use crate::api_error::{ApiError, ErrorKind};
@@ -116,7 +117,10 @@ impl<D: KvDatabase> Auth<D> {
             always_required,
             tokens_exist: AtomicBool::new(false),
             checked_at: Mutex::new(None),
-            grants: BoundedCache::new(GRANT_CACHE_BYTES, |_, (grant, _)| 64 + grant.database.len()),
+            grants: BoundedCache::new(GRANT_CACHE_BYTES, |_, (grant, _)| {
+                let databases: usize = grant.databases.iter().map(|name| name.len() + 24).sum();
+                96 + grant.name.len() + databases
+            }),
             misses: BoundedCache::new(MISS_CACHE_BYTES, |_, _| 48),
         }
     }
@@ -164,7 +168,8 @@ impl<D: KvDatabase> Auth<D> {
         Ok(grant)
     }
 
-    /// The grant of the token a request presents (401 without one, or with an unknown one).
+    /// The grant of the token a request presents (401 without one, or with an unknown or
+    /// expired one).
     pub(crate) async fn presented_grant(
         &self,
         headers: &HeaderMap,
@@ -176,9 +181,17 @@ impl<D: KvDatabase> Auth<D> {
                 "a token is required: send `Authorization: Bearer <token>`",
             )
         })?;
-        self.grant(&token)
+        let grant = self
+            .grant(&token)
             .await?
-            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, "the token is not valid"))?;
+        if grant.expired(now_secs()) {
+            return Err(ApiError::new(
+                ErrorKind::Unauthenticated,
+                "the token has expired",
+            ));
+        }
+        Ok(grant)
     }
 
     /// The grant of the request's token when authentication is on (401 without a valid
@@ -225,8 +238,9 @@ impl<D: KvDatabase> Auth<D> {
 }
 
 /// The database a request with `grant` may use for `access`: the requested one when the grant
-/// covers it, else the grant's own (a tenant token grants exactly one). Without authentication
-/// (`grant` is `None`) any requested database, or none.
+/// covers it; with none requested, the grant's database when it grants exactly one (a token
+/// granting several must be told which). Without authentication (`grant` is `None`) any
+/// requested database, or none.
 pub fn database_for(
     grant: Option<&TokenGrant>,
     requested: Option<&str>,
@@ -235,9 +249,9 @@ pub fn database_for(
     let Some(grant) = grant else {
         return Ok(requested.map(str::to_owned));
     };
-    permitted(grant, access)?;
     match requested {
-        Some(database) if grant.admin || grant.database == database => {
+        Some(database) if grant.covers(database) => {
+            permitted(grant, access, database)?;
             Ok(Some(database.to_owned()))
         }
         Some(database) => Err(ApiError::new(
@@ -245,12 +259,21 @@ pub fn database_for(
             format!("the token is not valid for database {database:?}"),
         )),
         None if grant.admin => Ok(None),
-        None => Ok(Some(grant.database.clone())),
+        None => match grant.databases.as_slice() {
+            [only] => {
+                permitted(grant, access, only)?;
+                Ok(Some(only.clone()))
+            }
+            _ => Err(ApiError::invalid(
+                "the token grants several databases: name one (the db parameter or the \
+                 database header)",
+            )),
+        },
     }
 }
 
-/// Refuses a grant without the permission `access` needs.
-fn permitted(grant: &TokenGrant, access: Access) -> Result<(), ApiError> {
+/// Refuses a grant without the permission `access` needs on `database`.
+fn permitted(grant: &TokenGrant, access: Access, database: &str) -> Result<(), ApiError> {
     let (allowed, what) = match access {
         Access::Read => (grant.permissions.read, "read"),
         Access::Write => (grant.permissions.write, "write"),
@@ -260,14 +283,14 @@ fn permitted(grant: &TokenGrant, access: Access) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             ErrorKind::PermissionDenied,
-            format!("the token may not {what} database {:?}", grant.database),
+            format!("the token may not {what} database {database:?}"),
         ))
     }
 }
 
 impl<D: KvDatabase> Auth<D> {
     /// The database a query runs against: the requested one once the token may read it, or,
-    /// with none requested, the token's own database (a tenant token grants exactly one).
+    /// with none requested, the token's database when it grants exactly one.
     /// Without authentication and without a request, no database.
     pub async fn query_database(
         &self,
@@ -326,6 +349,48 @@ mod tests {
         );
         assert!(presented_token(&with_authorization(b"Digest x").unwrap(), None).is_err());
         assert!(presented_token(&with_authorization(b"Basic !!!").unwrap(), None).is_err());
+    }
+
+    #[test]
+    fn a_grant_covers_exactly_its_databases() {
+        use tidemark_storage::tsdb::Permissions;
+        let read_only = Permissions {
+            read: true,
+            write: false,
+        };
+        let two = TokenGrant::for_databases(vec!["a".into(), "b".into()], read_only);
+        for database in ["a", "b"] {
+            assert_eq!(
+                database_for(Some(&two), Some(database), Access::Read).unwrap(),
+                Some(database.to_owned())
+            );
+        }
+        let denied = |requested, access| {
+            database_for(Some(&two), requested, access)
+                .unwrap_err()
+                .kind
+        };
+        assert_eq!(denied(Some("c"), Access::Read), ErrorKind::PermissionDenied);
+        assert_eq!(
+            denied(Some("a"), Access::Write),
+            ErrorKind::PermissionDenied
+        );
+        // Several databases and none named: the request must say which.
+        assert_eq!(denied(None, Access::Read), ErrorKind::InvalidArgument);
+        let one = TokenGrant::for_databases(vec!["a".into()], read_only);
+        assert_eq!(
+            database_for(Some(&one), None, Access::Read).unwrap(),
+            Some("a".to_owned())
+        );
+        let admin = TokenGrant::admin();
+        assert_eq!(
+            database_for(Some(&admin), None, Access::Write).unwrap(),
+            None
+        );
+        assert_eq!(
+            database_for(Some(&admin), Some("z"), Access::Write).unwrap(),
+            Some("z".to_owned())
+        );
     }
 
     proptest! {

@@ -1,7 +1,8 @@
-//! Subcommands other than `serve`: token management, importing a line protocol file, and
-//! reading a series back.
+//! Subcommands other than `serve`: administration (tokens, databases, retention), importing a
+//! line protocol file, and reading a series back.
 
 pub mod compact;
+pub mod database;
 pub mod dump;
 pub mod import;
 pub mod query;
@@ -9,7 +10,14 @@ pub mod retention;
 pub mod tier;
 pub mod token;
 
+use anyhow::Context;
 use clap::Args;
+
+use crate::api_error::ApiError;
+use crate::config::{Config, ServeArgs, StorageArgs, StorageBackend};
+
+/// The server the admin commands talk to when given neither `--url` nor storage settings.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8181";
 
 /// Where a running server is, and how to authenticate to it.
 #[derive(Debug, Clone, Args)]
@@ -48,6 +56,113 @@ impl ServerArgs {
         }
         Ok(response)
     }
+}
+
+impl ServerArgs {
+    /// Sends `method path?query` with an optional JSON body and the token; answers the JSON
+    /// body, or an error with the server's message for a non-2xx answer.
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let mut request = self
+            .request(reqwest::Client::new().request(method, &url))
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {}", self.url))?;
+        if !response.status().is_success() {
+            anyhow::bail!("{}", error_message(response).await);
+        }
+        Ok(response.json().await?)
+    }
+}
+
+/// Where an admin command works: a running server (`--url`, `--token`) or, offline, the
+/// server's storage (`--data-dir`, `--config`, `--storage`...). With neither, the server at
+/// [`DEFAULT_URL`].
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// Base URL of a running server [default without storage flags: http://127.0.0.1:8181].
+    #[arg(long, env = "TIDEMARK_URL")]
+    pub url: Option<String>,
+    /// Token to present to the server (an admin token once authentication is on).
+    #[arg(long, env = "TIDEMARK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Work offline on the server's storage instead (with the embedded backend the server must
+    /// be stopped; on FoundationDB servers may run).
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where an admin command works.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Through a running server's admin API.
+    Online(ServerArgs),
+    /// On the storage directly.
+    Offline(StorageArgs),
+}
+
+impl AdminArgs {
+    /// Online with `--url`, offline with storage settings (both is an error), else online to
+    /// the default URL.
+    pub fn target(&self) -> anyhow::Result<Target> {
+        let store = &self.storage;
+        let offline = store.data_dir.is_some()
+            || store.config.is_some()
+            || store.storage.is_some()
+            || store.fdb_cluster_file.is_some()
+            || store.storage_root.is_some();
+        match (&self.url, offline) {
+            (Some(_), true) => anyhow::bail!(
+                "give either --url (a running server) or storage settings such as --data-dir \
+                 (offline), not both (check TIDEMARK_URL and TIDEMARK_DATA_DIR too)"
+            ),
+            (None, true) => Ok(Target::Offline(store.clone())),
+            (url, false) => Ok(Target::Online(ServerArgs {
+                url: url.clone().unwrap_or_else(|| DEFAULT_URL.to_owned()),
+                token: self.token.clone(),
+            })),
+        }
+    }
+}
+
+/// Opens the storage of an offline admin command. An embedded data directory must exist
+/// already (a server ran on it) unless `init`: a mistyped path is refused, not created.
+pub(crate) async fn open_offline(
+    store: &StorageArgs,
+    init: bool,
+) -> anyhow::Result<(Config, crate::storage::Storage)> {
+    let config = Config::resolve(&ServeArgs {
+        store: store.clone(),
+        ..ServeArgs::default()
+    })?;
+    if config.storage.backend == StorageBackend::Embedded
+        && !init
+        && !config.data_dir.join("kv").is_dir()
+    {
+        anyhow::bail!(
+            "{} is not a Tidemark data directory (it holds no kv/): check the path, start \
+             `tidemark serve --data-dir` on it once, or pass --init to create it",
+            config.data_dir.display()
+        );
+    }
+    let storage = crate::storage::open(&config).await?;
+    Ok((config, storage))
+}
+
+/// An admin operation's error, for the command line.
+pub(crate) fn refused(error: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", error.message)
 }
 
 /// Reads a JSON error body's message, whatever the dialect.

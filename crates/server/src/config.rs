@@ -56,8 +56,8 @@ pub enum ConfigError {
     /// The listen address is not on loopback and no authentication is configured.
     #[error(
         "refusing to listen on {0}: it is reachable beyond this machine and authentication is \
-         not configured; create a token first (`tidemark token create --db NAME`) or listen on a \
-         loopback address (e.g. 127.0.0.1:8181)"
+         not configured; create a token first (`tidemark token create --admin --data-dir DIR`, or \
+         `--admin-token-file FILE`) or listen on a loopback address (e.g. 127.0.0.1:8181)"
     )]
     InsecureListen(SocketAddr),
     /// A setting has a value this build cannot use.
@@ -102,6 +102,9 @@ pub struct Config {
     pub compaction_seal_after_seconds: u64,
     /// Memory all running queries may hold.
     pub query_memory_bytes: usize,
+    /// File holding the first admin token, stored at start when no admin token exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_token_file: Option<PathBuf>,
     /// Storage settings.
     pub storage: StorageConfig,
     /// TLS of the listener (plaintext when absent).
@@ -216,6 +219,7 @@ impl Config {
                 || 600,
             ),
             query_memory_bytes: pick(args.query_memory_bytes, file.query_memory_bytes, || 4 << 30),
+            admin_token_file: args.admin_token_file.clone().or(file.admin_token_file),
             tls: match (
                 args.tls_cert.clone().or(file.tls.cert),
                 args.tls_key.clone().or(file.tls.key),

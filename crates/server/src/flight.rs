@@ -201,7 +201,7 @@ impl<D: KvDatabase> FlightSqlService for TidemarkFlightSql<D> {
     ) -> Result<Response<FlightStream<HandshakeResponse>>, Status> {
         let headers = request.metadata().clone().into_headers();
         let token = crate::auth::presented_token(&headers, None)?;
-        self.state.auth.query_database(&headers, None, None).await?;
+        self.state.auth.authenticate(&headers, None).await?;
         let output = futures::stream::iter([Ok(HandshakeResponse::default())]);
         let mut response: Response<FlightStream<HandshakeResponse>> =
             Response::new(Box::pin(output));

@@ -21,7 +21,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
 use crate::state::AppState;
-use crate::{metrics, otlp, points, prom_api, remote_write, sql, tier, v1, write};
+use crate::{admin, metrics, otlp, points, prom_api, remote_write, sql, tier, v1, write};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -74,6 +74,7 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
             get(sql::query_sql::<D>).post(sql::query_sql::<D>),
         )
         .merge(crate::console::router::<D>())
+        .merge(admin::routes::<D>())
         // Handlers read their bodies themselves, bounded (`crate::body`), after checking the
         // token; this bounds any extractor that buffers a body on its own.
         .layer(DefaultBodyLimit::max(state.bodies.max_query_bytes))

@@ -6,6 +6,7 @@
 //! Prometheus API on one port) and `tidemark-tiering` for compaction, tiering and retention.
 //! Nothing depends on it.
 
+pub mod admin;
 pub mod api_error;
 pub mod auth;
 pub mod body;

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tidemark_server::cli::{compact, dump, import, query, retention, tier, token};
+use tidemark_server::cli::{compact, database, dump, import, query, retention, tier, token};
 use tracing_subscriber::EnvFilter;
 
 /// Tidemark: time-series ingestion and query over FoundationDB-shaped storage.
@@ -19,9 +19,12 @@ struct Cli {
 enum Command {
     /// Start the server.
     Serve(tidemark_server::config::ServeArgs),
-    /// Manage tokens (run against a stopped server's data directory).
+    /// Manage tokens: on a running server (`--url`) or offline on its storage (`--data-dir`).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Manage databases: on a running server (`--url`) or offline on its storage (`--data-dir`).
+    #[command(subcommand)]
+    Database(database::DatabaseCommand),
     /// Import a line protocol file (plain or gzip) into a running server.
     Write(import::WriteArgs),
     /// Print a series' points (one JSON object per line).
@@ -32,7 +35,7 @@ enum Command {
     Compact(compact::CompactArgs),
     /// Run SQL on a running server and print the result.
     Query(query::QueryArgs),
-    /// Set a database's own retention (on a stopped server's data directory).
+    /// Set a database's own retention: on a running server (`--url`) or offline (`--data-dir`).
     Retention(retention::RetentionArgs),
     /// Tier cold partitions to object storage, or show the tiers.
     #[command(subcommand)]
@@ -80,16 +83,8 @@ fn main() -> anyhow::Result<()> {
             init_logging(&config.log_level);
             runtime()?.block_on(tidemark_server::serve::run(config))
         }
-        Command::Token(token::TokenCommand::Create(args)) => {
-            let scope = match &args.db {
-                Some(database) => format!("database {database:?}"),
-                None => "every database (admin)".to_owned(),
-            };
-            let token = runtime()?.block_on(token::create(args))?;
-            eprintln!("token for {scope} (shown once; store it now):");
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token(command) => runtime()?.block_on(token::run(command)),
+        Command::Database(command) => runtime()?.block_on(database::run(command)),
         Command::Write(args) => {
             let lines = runtime()?.block_on(import::write(args))?;
             eprintln!("wrote {lines} lines");

@@ -34,9 +34,10 @@ pub async fn open_cold_store<D: KvDatabase>(
 
 /// Runs the server with a resolved configuration.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    // A fresh embedded data directory holds no token: refuse before creating anything.
+    // A fresh embedded data directory holds no token (but the admin token file's, stored at
+    // start): refuse before creating anything.
     if config.storage.backend == StorageBackend::Embedded && !config.data_dir.join("kv").exists() {
-        config.check_exposure(false)?;
+        config.check_exposure(config.admin_token_file.is_some())?;
     }
     let storage = crate::storage::open(&config).await?;
     crate::with_db!(storage, db => serve(db, &config).await)
@@ -50,6 +51,9 @@ async fn tokens_exist<D: KvDatabase>(db: &D, layout: &Layout) -> anyhow::Result<
 async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
     let exposed = !config.listen.ip().is_loopback();
     let layout = config.layout();
+    if let Some(path) = &config.admin_token_file {
+        crate::admin::admin_token_file(&db, &layout, path).await?;
+    }
     config
         .check_exposure(tokens_exist(&db, &layout).await?)
         .map_err(|error: ConfigError| anyhow::anyhow!(error))?;
@@ -59,6 +63,8 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         ..tidemark_tiering::CompactionConfig::default()
     };
     let coordinator = tidemark_tiering::Coordinator::new();
+    // Databases deleted while a node stopped before clearing their keys.
+    crate::admin::spawn_reclaim(db.clone(), layout.clone(), coordinator.clone());
     tokio::spawn(tidemark_tiering::run_compaction_loop(
         coordinator.clone(),
         db.clone(),

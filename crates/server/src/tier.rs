@@ -2,7 +2,7 @@
 //! as JSON lines; `GET /api/v0/tier/status` reports each database's tiers. Both are what
 //! `tidemark tier run|status --url` call. With authentication on, only an admin token may
 //! start a pass (a pass moves every database's cold data, as the background loop does), and a
-//! tenant token's status shows only its own database.
+//! tenant token's status shows only the databases it grants.
 
 use std::sync::Arc;
 
@@ -120,24 +120,42 @@ fn json_lines(
 }
 
 /// `GET /api/v0/tier/status`: every database for an admin token (or without
-/// authentication), the token's own database for a tenant token.
+/// authentication), the databases it grants for a tenant token.
 pub async fn status<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
     headers: HeaderMap,
 ) -> Response {
-    let only = match state.auth.authenticate(&headers, None).await {
-        Ok(Some(grant)) if !grant.admin => Some(grant.database),
+    // A tenant token sees the databases it grants, an admin token (or no authentication) all.
+    let only: Option<Vec<String>> = match state.auth.authenticate(&headers, None).await {
+        Ok(Some(grant)) if !grant.admin => Some(grant.databases),
         Ok(_) => None,
         Err(error) => return error.into_response(),
     };
-    let status = tier_status(
-        &state.db,
-        &state.layout,
-        &state.tiering,
-        only.as_deref(),
-        &|_| {},
-    )
-    .await;
+    let status = match &only {
+        None => tier_status(&state.db, &state.layout, &state.tiering, None, &|_| {}).await,
+        Some(databases) => {
+            let mut all = Vec::new();
+            let mut failed = None;
+            for database in databases {
+                match tier_status(
+                    &state.db,
+                    &state.layout,
+                    &state.tiering,
+                    Some(database),
+                    &|_| {},
+                )
+                .await
+                {
+                    Ok(found) => all.extend(found),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+            }
+            failed.map_or(Ok(all), Err)
+        }
+    };
     match status {
         Ok(tenants) => {
             Json(json!({"databases": tenants, "object_store": state.cold_store.description()}))

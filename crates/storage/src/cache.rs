@@ -95,6 +95,20 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
         generations.young_bytes += size;
     }
 
+    /// Forgets `key` (its entry may be stale).
+    pub fn remove<Q>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut generations = self.lock();
+        if let Some((key, value)) = generations.young.remove_entry(key) {
+            let size = (self.size_of)(&key, &value) + ENTRY_OVERHEAD;
+            generations.young_bytes = generations.young_bytes.saturating_sub(size);
+        }
+        generations.old.remove(key);
+    }
+
     /// Entries cached (both generations).
     pub fn len(&self) -> usize {
         let generations = self.lock();
@@ -131,5 +145,20 @@ mod tests {
         let cache = BoundedCache::new(100, bytes);
         cache.insert("x".repeat(200).into(), 1);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn removed_entries_are_gone_from_both_generations() {
+        let cache = BoundedCache::new(1024, bytes);
+        cache.insert("old".into(), 1);
+        // Fill the young generation until "old" has moved to the old one.
+        for i in 0..20u64 {
+            cache.insert(format!("k{i}").into(), i);
+        }
+        cache.insert("young".into(), 2);
+        cache.remove("old");
+        cache.remove("young");
+        assert_eq!((cache.get("old"), cache.get("young")), (None, None));
+        assert_eq!(cache.get("k19"), Some(19));
     }
 }

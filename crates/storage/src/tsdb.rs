@@ -14,6 +14,7 @@ mod lease;
 mod metadata;
 mod series;
 mod tenant;
+mod token;
 
 pub use catalog::{FieldType, MeasurementSchema, SchemaError};
 pub use data::{
@@ -23,7 +24,8 @@ pub use data::{
 pub use lease::LeaseState;
 pub use metadata::MetricMetadata;
 pub use series::{SeriesId, SeriesKey};
-pub use tenant::{Permissions, RetentionSettings, TenantId, TokenGrant, hash_token};
+pub use tenant::{RetentionSettings, TenantId};
+pub use token::{Permissions, TokenGrant, TokenId, hash_token, now_secs};
 
 use crate::keys::{Bytes, Subspace, Versionstamp};
 
@@ -75,6 +77,27 @@ impl Layout {
     /// The range of every token grant.
     pub fn tokens(&self) -> (Vec<u8>, Vec<u8>) {
         self.root.subspace(&("token",)).range()
+    }
+
+    /// `("token_id", id)` → the token's hash: the index that revokes by id.
+    pub fn token_index(&self, id: TokenId) -> Vec<u8> {
+        self.root.pack(&("token_id", id.0))
+    }
+
+    /// `("dropped", tid)` → name: a deleted tenant whose keys are still being cleared.
+    pub fn dropped_tenant(&self, tenant: TenantId) -> Vec<u8> {
+        self.root.pack(&("dropped", tenant.0))
+    }
+
+    /// The range of every deleted tenant still being cleared.
+    pub fn dropped_tenants(&self) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&("dropped",)).range()
+    }
+
+    /// Every key of a tenant: data, index, catalog, settings, cold index (its whole
+    /// `(tid, ..)` subspace).
+    pub fn tenant_keys(&self, tenant: TenantId) -> (Vec<u8>, Vec<u8>) {
+        self.root.subspace(&(tenant.0,)).range()
     }
 
     /// `(tid, "m", measurement, "f", field)` → field type.

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tidemark_storage::cache::BoundedCache;
 use tidemark_storage::tsdb::{FieldType, MeasurementSchema, SeriesId, TenantId};
@@ -56,10 +57,15 @@ impl Default for CacheBudgets {
     }
 }
 
+/// How long a tenant id is used without reading the name again: a database deleted (and
+/// maybe created again) elsewhere is noticed this soon, as tokens are by auth. (Writes under a
+/// stale id are refused at commit in any case; this bounds how long that can happen.)
+const TENANT_TTL: Duration = Duration::from_secs(2);
+
 /// Knowledge shared by every request of one writer.
 #[derive(Debug)]
 pub(super) struct Caches {
-    tenants: BoundedCache<String, TenantId>,
+    tenants: BoundedCache<String, (TenantId, Instant)>,
     measurements: BoundedCache<(TenantId, String), Arc<Columns>>,
     series: BoundedCache<(TenantId, SeriesIdentity), SeriesId>,
 }
@@ -67,7 +73,7 @@ pub(super) struct Caches {
 impl Caches {
     pub(super) fn new(budgets: CacheBudgets) -> Self {
         Self {
-            tenants: BoundedCache::new(budgets.catalog_bytes / 16, |name, _| name.len() + 8),
+            tenants: BoundedCache::new(budgets.catalog_bytes / 16, |name, _| name.len() + 24),
             measurements: BoundedCache::new(budgets.catalog_bytes, |(_, name), columns| {
                 name.len() + 16 + columns.bytes()
             }),
@@ -76,11 +82,19 @@ impl Caches {
     }
 
     pub(super) fn tenant(&self, name: &str) -> Option<TenantId> {
-        self.tenants.get(name)
+        self.tenants
+            .get(name)
+            .filter(|(_, learned)| learned.elapsed() < TENANT_TTL)
+            .map(|(id, _)| id)
     }
 
     pub(super) fn learn_tenant(&self, name: &str, id: TenantId) {
-        self.tenants.insert(name.to_owned(), id);
+        self.tenants.insert(name.to_owned(), (id, Instant::now()));
+    }
+
+    /// Forgets a tenant id found stale (the database was deleted, maybe created again).
+    pub(super) fn forget_tenant(&self, name: &str) {
+        self.tenants.remove(name);
     }
 
     pub(super) fn columns(&self, tenant: TenantId, measurement: &str) -> Option<Arc<Columns>> {

@@ -27,6 +27,8 @@ const SERIES_PER_INDEX_TRANSACTION: usize = 500;
 #[derive(Debug)]
 pub(super) struct Prepared {
     pub(super) tenant: TenantId,
+    /// The tenant's name: the commit checks that it still names `tenant`.
+    pub(super) database: Arc<str>,
     pub(super) series: Vec<(SeriesId, SeriesRows)>,
     pub(super) rejected: Vec<LineError>,
     pub(super) idempotency_key: Option<String>,
@@ -165,6 +167,7 @@ pub(super) async fn prepare<D: KvDatabase>(
     rejected.dedup_by_key(|error| error.line);
     Ok(Prepared {
         tenant,
+        database: request.database.as_str().into(),
         series: prepared,
         rejected,
         idempotency_key: request.idempotency_key,

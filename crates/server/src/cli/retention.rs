@@ -1,12 +1,16 @@
 //! `tidemark retention --db NAME [--hot D] [--total D]`: a database's own retention, stored in
-//! its tenant settings and honoured by every tiering pass (over the server-wide defaults).
-//! Like tokens, it is set on a stopped server's data directory.
+//! its tenant settings and honoured by every tiering pass (over the server-wide defaults). On a
+//! running server (`--url`, `--token`: an admin token) or offline on its storage
+//! (`--data-dir`...).
 
 use clap::Args;
+use reqwest::Method;
+use serde_json::json;
 use tidemark_storage::tsdb::RetentionSettings;
-use tidemark_storage::{KvError, RunOptions, run};
 
-use crate::config::{Config, ServeArgs, StorageArgs, parse_duration};
+use super::{AdminArgs, Target, open_offline, refused};
+use crate::admin::{RetentionChange, set_retention};
+use crate::config::parse_duration;
 
 /// `retention` arguments.
 #[derive(Debug, Args)]
@@ -20,47 +24,53 @@ pub struct RetentionArgs {
     /// How long its data is kept at all, e.g. `400d` (`default`: the server's setting).
     #[arg(long)]
     pub total: Option<String>,
-    /// The server's storage (with the embedded backend, the server must be stopped).
+    /// Where: a running server or its storage.
     #[command(flatten)]
-    pub storage: StorageArgs,
+    pub target: AdminArgs,
 }
 
-/// A flag's change: `None` keeps the stored value, `Some(None)` restores the server default.
-fn change(key: &'static str, text: Option<&str>) -> anyhow::Result<Option<Option<i64>>> {
-    Ok(match text {
-        None => None,
-        Some("default") => Some(None),
-        Some(text) => Some(Some(tidemark_tiering::nanos(parse_duration(key, text)?))),
-    })
+/// A setting of the server's answer (a duration, or `null` for the default) in nanoseconds.
+fn answered(value: &serde_json::Value) -> anyhow::Result<Option<i64>> {
+    match value.as_str() {
+        None => Ok(None),
+        Some(text) => Ok(Some(tidemark_tiering::nanos(parse_duration(
+            "retention",
+            text,
+        )?))),
+    }
 }
 
 /// Updates the database's retention and returns the settings now stored.
 pub async fn set(args: RetentionArgs) -> anyhow::Result<RetentionSettings> {
-    let config = Config::resolve(&ServeArgs {
-        store: args.storage.clone(),
-        ..ServeArgs::default()
-    })?;
-    let storage = crate::storage::open(&config).await?;
-    let layout = config.layout();
-    let hot = change("--hot", args.hot.as_deref())?;
-    let total = change("--total", args.total.as_deref())?;
-    // Read-modify-write in one transaction: the setting not given keeps its stored value.
-    let settings = crate::with_db!(&storage, db => run(db, RunOptions::idempotent(), |tx, _| {
-        let (layout, name) = (layout.clone(), args.db.clone());
-        Box::pin(async move {
-            let Some(tenant) = layout.tenant_id(tx, &name).await? else {
-                return Ok(None);
-            };
-            let old = layout.retention(tx, tenant).await?;
-            let settings = RetentionSettings {
-                hot_nanos: hot.unwrap_or(old.hot_nanos),
-                total_nanos: total.unwrap_or(old.total_nanos),
-            };
-            layout.set_retention(tx, tenant, settings);
-            Ok::<_, KvError>(Some(settings))
-        })
-    })
-    .await?)
-    .ok_or_else(|| anyhow::anyhow!("database {:?} not found", args.db))?;
-    Ok(settings)
+    let change =
+        RetentionChange::parse(args.hot.as_deref(), args.total.as_deref()).map_err(refused)?;
+    match args.target.target()? {
+        Target::Online(server) => {
+            let mut body = json!({"db": args.db});
+            if let Some(hot) = &args.hot {
+                body["hot_retention"] = json!(hot);
+            }
+            if let Some(total) = &args.total {
+                body["retention_period"] = json!(total);
+            }
+            let answer = server
+                .call(
+                    Method::PUT,
+                    "/api/v3/configure/database/retention",
+                    &[],
+                    Some(body),
+                )
+                .await?;
+            Ok(RetentionSettings {
+                hot_nanos: answered(&answer["hot_retention"])?,
+                total_nanos: answered(&answer["retention_period"])?,
+            })
+        }
+        Target::Offline(store) => {
+            let (config, storage) = open_offline(&store, false).await?;
+            let layout = config.layout();
+            crate::with_db!(&storage, db => set_retention(db, &layout, &args.db, change).await)
+                .map_err(refused)
+        }
+    }
 }

@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "TIDEMARK_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// File holding the first admin token: stored (its hash) at start when no admin token
+    /// exists yet.
+    #[arg(long, env = "TIDEMARK_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
     /// Memory all running queries may hold for sorts, joins and aggregations [default: 4294967296].
     #[arg(long, env = "TIDEMARK_QUERY_MEMORY_BYTES", value_name = "BYTES")]
     pub query_memory_bytes: Option<usize>,

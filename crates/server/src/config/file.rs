@@ -23,6 +23,7 @@ pub(super) struct FileConfig {
     pub(super) default_database: Option<String>,
     pub(super) compaction_seal_after_seconds: Option<u64>,
     pub(super) query_memory_bytes: Option<usize>,
+    pub(super) admin_token_file: Option<PathBuf>,
     #[serde(default)]
     pub(super) storage: FileStorage,
     #[serde(default)]

@@ -43,19 +43,13 @@ pub(crate) async fn databases<D: KvDatabase>(
         Err(error) => return error.into_response(),
     };
     let names = match grant {
-        Some(grant) if !grant.admin => vec![grant.database],
-        _ => match list_databases(&state.db, &state.layout).await {
+        Some(grant) if !grant.admin => grant.databases,
+        _ => match state.query.database_names().await {
             Ok(names) => names,
             Err(error) => return ApiError::from(error).into_response(),
         },
     };
     Json(json!({ "databases": names })).into_response()
-}
-
-async fn list_databases<D: KvDatabase>(db: &D, layout: &Layout) -> Result<Vec<String>, KvError> {
-    let tx = db.create_transaction()?;
-    let tenants = layout.list_tenants(&tx).await?;
-    Ok(tenants.into_iter().map(|(name, _)| name).collect())
 }
 
 /// The parameters of a cardinality request.

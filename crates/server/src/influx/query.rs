@@ -111,7 +111,7 @@ pub async fn run<D: KvDatabase>(
 /// The databases `SHOW DATABASES` lists for a caller: all without auth or for an admin.
 fn visible_databases(grant: Option<&TokenGrant>) -> Option<Vec<String>> {
     match grant {
-        Some(grant) if !grant.admin => Some(vec![grant.database.clone()]),
+        Some(grant) if !grant.admin => Some(grant.databases.clone()),
         _ => None,
     }
 }

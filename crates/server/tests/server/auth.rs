@@ -11,7 +11,7 @@ pub(crate) fn create_token(data_dir: &std::path::Path, db: &str, extra: &[&str])
         &["--db", db]
     };
     let output = storage_binary(data_dir)
-        .args(["token", "create"])
+        .args(["token", "create", "--init"])
         .args(scope)
         .arg("--data-dir")
         .arg(data_dir)

@@ -1,6 +1,4 @@
-//! Tenants (a tenant is a database) and the hashed tokens that grant access to them.
-
-use sha2::{Digest, Sha256};
+//! Tenants (a tenant is a database): their ids, deletion, and their retention settings.
 
 use super::Layout;
 use crate::error::KvResult;
@@ -10,73 +8,6 @@ use crate::kv::{AtomicOp, KvTransaction, RangeRequest};
 /// A tenant's numeric id: the first element of every key of its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(pub u64);
-
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Permissions {
-    /// May query.
-    pub read: bool,
-    /// May write.
-    pub write: bool,
-}
-
-/// A token's grant: one database and some permissions there, or (admin) every database and
-/// the operations that span them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenGrant {
-    /// The database (tenant name) the token is for; empty for an admin token.
-    pub database: String,
-    /// What it may do there.
-    pub permissions: Permissions,
-    /// An admin token: every database, read and write, and cross-tenant operations (tiering
-    /// passes, token and database administration).
-    pub admin: bool,
-}
-
-impl TokenGrant {
-    /// The grant of an admin token.
-    pub fn admin() -> Self {
-        Self {
-            database: String::new(),
-            permissions: Permissions {
-                read: true,
-                write: true,
-            },
-            admin: true,
-        }
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        pack(&(
-            self.database.as_str(),
-            self.permissions.read,
-            self.permissions.write,
-            self.admin,
-        ))
-    }
-
-    fn decode(bytes: &[u8]) -> Option<Self> {
-        // Grants written before admin tokens existed have three elements.
-        if let Ok((database, read, write)) = unpack::<(String, bool, bool)>(bytes) {
-            return Some(Self {
-                database,
-                permissions: Permissions { read, write },
-                admin: false,
-            });
-        }
-        let (database, read, write, admin): (String, bool, bool, bool) = unpack(bytes).ok()?;
-        Some(Self {
-            database,
-            permissions: Permissions { read, write },
-            admin,
-        })
-    }
-}
-
-/// SHA-256 of a token: only this is stored, so a leaked database does not leak tokens.
-pub fn hash_token(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
 
 impl Layout {
     /// Looks a tenant up by name.
@@ -128,28 +59,61 @@ impl Layout {
             .collect())
     }
 
-    /// Stores a token grant under the token's hash.
-    pub fn put_token<T: KvTransaction>(&self, tx: &T, token: &str, grant: &TokenGrant) {
-        tx.set(&self.token(&hash_token(token)), &grant.encode());
-    }
-
-    /// Looks a presented token up.
-    pub async fn token_grant<T: KvTransaction>(
+    /// Deletes a tenant's name record and marks its id dropped, so nothing can reach its keys
+    /// any more; [`Self::clear_dropped_keys`] then clears them in bounded steps. Returns the id,
+    /// or `None` when there is no such tenant. Ids are never reused: a tenant created later
+    /// under the same name gets a new one.
+    pub async fn drop_tenant<T: KvTransaction>(
         &self,
         tx: &T,
-        token: &str,
-    ) -> KvResult<Option<TokenGrant>> {
-        let record = tx.get(&self.token(&hash_token(token)), true).await?;
-        Ok(record.as_deref().and_then(TokenGrant::decode))
+        name: &str,
+    ) -> KvResult<Option<TenantId>> {
+        let Some(id) = self.tenant_id(tx, name).await? else {
+            return Ok(None);
+        };
+        tx.clear(&self.tenant(name));
+        tx.set(&self.dropped_tenant(id), &pack(&(name,)));
+        Ok(Some(id))
     }
 
-    /// True when at least one token exists (then every request must present one).
-    pub async fn any_token<T: KvTransaction>(&self, tx: &T) -> KvResult<bool> {
-        let (begin, end) = self.tokens();
-        let chunk = tx
-            .get_range(&RangeRequest::new(begin, end).limit(1), 1, true)
+    /// The dropped tenants whose keys are still being cleared.
+    pub async fn dropped_tenants_pending<T: KvTransaction>(
+        &self,
+        tx: &T,
+    ) -> KvResult<Vec<TenantId>> {
+        let (begin, end) = self.dropped_tenants();
+        let rows = tx
+            .get_range_all(&RangeRequest::new(begin, end), true)
             .await?;
-        Ok(!chunk.kvs.is_empty())
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let (_, id): (String, u64) = self.root.unpack(&key).ok()?;
+                Some(TenantId(id))
+            })
+            .collect())
+    }
+
+    /// Clears up to `max_keys` keys (and about `max_bytes`) of a dropped tenant; once none is
+    /// left, forgets that it was dropped. Returns true when the tenant is gone entirely.
+    pub async fn clear_dropped_keys<T: KvTransaction>(
+        &self,
+        tx: &T,
+        tenant: TenantId,
+        max_keys: usize,
+        max_bytes: usize,
+    ) -> KvResult<bool> {
+        let (begin, end) = self.tenant_keys(tenant);
+        let request = RangeRequest::new(begin.clone(), end)
+            .limit(max_keys.max(1))
+            .target_bytes(max_bytes);
+        let chunk = tx.get_range(&request, 1, true).await?;
+        let Some((last, _)) = chunk.kvs.last() else {
+            tx.clear(&self.dropped_tenant(tenant));
+            return Ok(true);
+        };
+        tx.clear_range(&begin, &crate::keys::key_after(last));
+        Ok(false)
     }
 }
 
@@ -196,3 +160,6 @@ impl Layout {
         tx.set(&self.retention_settings(tenant), &value);
     }
 }
+
+#[cfg(test)]
+mod tests;
