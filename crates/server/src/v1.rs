@@ -44,9 +44,9 @@ pub async fn query<D: KvDatabase>(
     let text = params.get("q").or_else(|| form.get("q")).ok_or_else(|| {
         ApiError::invalid("missing required parameter \"q\"").dialect(Dialect::V1)
     })?;
-    let statements = match crate::influx::query::statements(text) {
+    let statements = match tidemark_query::influxql::parse(text) {
         Ok(statements) => statements,
-        Err(response) => return Ok(response),
+        Err(message) => return Ok(crate::influx::query::parse_error(message)),
     };
     let params = crate::influx::query::Params {
         query: &params,

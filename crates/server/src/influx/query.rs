@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tidemark_query::influxql::ast::Statement;
-use tidemark_query::influxql::{StatementContext, StatementResult, parse, statement_database};
+use tidemark_query::influxql::{StatementContext, StatementResult, statement_database};
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::TokenGrant;
 
@@ -146,9 +146,4 @@ pub fn parse_error(message: String) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
-}
-
-/// Parses the `q` of a request.
-pub fn statements(text: &str) -> Result<Vec<Statement>, Response> {
-    parse(text).map_err(parse_error)
 }
