@@ -12,6 +12,7 @@ mod fetch;
 mod functions;
 mod projection;
 mod select;
+mod selectors;
 mod shape;
 mod show;
 mod value;

@@ -13,6 +13,7 @@ use super::functions::{
 };
 use super::projection::{eval, reducer_field, reducers, reduction};
 use super::select::Plan;
+use super::selectors::is_multi_selector;
 use super::shape::{Shape, aux_value, integral_at_zero, reducer_arg, transform_arg};
 use super::value::{ResultSeries, Row, Value};
 use super::window::{Windows, fill_columns, merge_columns};
@@ -34,6 +35,13 @@ impl<D: KvDatabase> QueryEngine<D> {
         plan: &Plan<'_>,
         by_time: Option<GroupByTime>,
     ) -> QueryResult<Vec<ResultSeries>> {
+        let multi = plan
+            .projections
+            .iter()
+            .any(|p| matches!(&p.expr, Expr::Call(call) if is_multi_selector(&call.name)));
+        if multi {
+            return self.multi_selector_series(database, plan, by_time).await;
+        }
         let shapes = plan
             .projections
             .iter()

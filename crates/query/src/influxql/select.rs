@@ -12,6 +12,7 @@ use tidemark_storage::tsdb::MeasurementSchema;
 use super::fetch::{FetchSpec, group_points};
 use super::functions::transform;
 use super::projection::{Projection, check_arity, eval, expand, has_transformation, reducers};
+use super::selectors::is_multi_selector;
 use super::shape::{raw_leaf, transform_arg};
 use super::value::{ResultSeries, Row, Value};
 use super::window::merge_columns;
@@ -120,7 +121,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             reducers(&field.expr, &mut calls);
             !calls.is_empty()
                 || matches!(&field.expr, Expr::Distinct(_))
-                || matches!(&field.expr, Expr::Call(call) if call.name == "distinct")
+                || matches!(&field.expr, Expr::Call(call) if call.name == "distinct" || is_multi_selector(&call.name))
         });
         if by_time.is_some() && !aggregate {
             return Err(invalid("GROUP BY requires at least one aggregate function"));
