@@ -339,6 +339,7 @@ impl From<PromError> for ApiError {
         let kind = match error {
             PromError::BadData(_) => ErrorKind::InvalidArgument,
             PromError::Execution(_) => ErrorKind::Unprocessable,
+            PromError::NotFound(_) => ErrorKind::NotFound,
             PromError::Unavailable(_) => ErrorKind::Unavailable,
             PromError::Timeout(_) => ErrorKind::Timeout,
             PromError::Busy(_) => ErrorKind::ResourceExhausted,

@@ -406,6 +406,7 @@ impl Config {
             },
             limits: self.query_limits()?,
             cold_store,
+            implicit_database: Some(self.default_database.clone()),
             ..defaults
         })
     }
