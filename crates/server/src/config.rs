@@ -81,6 +81,16 @@ pub enum StorageBackend {
     Fdb,
 }
 
+/// Who may read the engine's own metrics (`/metrics`) and `/api/v1/status/buildinfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAuth {
+    /// Anyone who reaches the listener (a scraper without credentials).
+    Open,
+    /// Once authentication is on, a valid token of any database, or an admin token.
+    Token,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {

@@ -329,8 +329,15 @@ pub async fn metadata<D: KvDatabase>(
 }
 
 /// `GET /api/v1/status/buildinfo`. The version is the Prometheus API level served (Grafana
-/// picks its request style from it); Tidemark's own version is in `revision`.
-pub async fn buildinfo() -> Response {
+/// picks its request style from it); Tidemark's own version is in `revision`. Who may read it
+/// follows `http.metrics_auth`, as for `/metrics`.
+pub async fn buildinfo<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = crate::metrics::check_auth(&state, &headers).await {
+        return prometheus_error(error);
+    }
     let data = serde_json::json!({
         "version": "3.0.0",
         "revision": format!("tidemark-{}", env!("CARGO_PKG_VERSION")),

@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `tidemark` binary.
 
+mod api;
 mod auth;
 mod clients;
 mod crash;
