@@ -23,7 +23,9 @@ pub use data::{
 pub use lease::LeaseState;
 pub use metadata::MetricMetadata;
 pub use series::{SeriesId, SeriesKey};
-pub use tenant::{Permissions, RetentionSettings, TenantId, TokenGrant, hash_token};
+pub use tenant::{
+    InvalidRetention, Permissions, RetentionSettings, TenantId, TokenGrant, hash_token,
+};
 
 use crate::keys::{Bytes, Subspace, Versionstamp};
 

@@ -10,7 +10,15 @@ fn write_file(text: &str) -> tempfile::NamedTempFile {
 fn durations_parse_with_units() {
     assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
     assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
-    assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
+    assert_eq!(parse_duration("k", "90s").unwrap().as_secs(), 90);
+    assert_eq!(parse_duration("k", "2w").unwrap().as_secs(), 14 * 86_400);
+    let error = parse_duration("tiering.hot_retention", "7")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid tiering.hot_retention: 7: a duration needs a unit, such as 7d or 7s"
+    );
     let error = parse_duration("tiering.grace", "1 fortnight")
         .unwrap_err()
         .to_string();
