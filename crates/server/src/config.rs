@@ -5,6 +5,7 @@
 //! result over the file and the defaults. No other module reads the environment.
 
 mod args;
+mod client;
 mod file;
 mod limits;
 mod protocols;
@@ -16,6 +17,7 @@ use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 pub use args::{ServeArgs, StorageArgs};
+pub use client::server_url;
 use file::FileConfig;
 pub use limits::{HttpArgs, HttpSettings, IngestArgs, IngestSettings, QueryArgs, QuerySettings};
 pub use protocols::{OtlpSettings, ProtocolArgs, RemoteWriteSettings};

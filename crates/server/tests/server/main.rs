@@ -2,6 +2,7 @@
 
 mod api;
 mod auth;
+mod cli;
 mod clients;
 mod crash;
 mod fdb_faults;
