@@ -42,11 +42,12 @@ SPEC = {
   ('max_query_body_bytes','usize','1048576','Largest body of a query request (SQL, PromQL, InfluxQL); 413 above'),
   ('max_flight_message_bytes','usize','16777216','Largest incoming Flight SQL message (statements, tickets, bound parameters)'),
   ('max_concurrent_streams','u32','256','HTTP/2 (and Flight SQL) requests one connection may have open at once'),
+  ('metrics_auth','auth','token','Who may read `/metrics` and `/api/v1/status/buildinfo`: `token` (a valid token, once authentication is on) or `open` (anyone)'),
  ]),
 }
 
 def rust_type(t):
-    return {'usize':'usize','u64':'u64','u32':'u32','duration':'String'}[t]
+    return {'usize':'usize','u64':'u64','u32':'u32','duration':'String','auth':'MetricsAuth'}[t]
 
 def default_expr(t, d):
     if t=='duration': return f'{d}.into()'
@@ -63,7 +64,7 @@ out.append('''//! The limits sections of the configuration (`[ingest]`, `[query]
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, parse_duration};
+use super::{ConfigError, MetricsAuth, parse_duration};
 ''')
 for section,(doc,items) in SPEC.items():
     cap = section.capitalize()
@@ -76,7 +77,7 @@ for section,(doc,items) in SPEC.items():
         env = f'TIDEMARK_{section.upper()}_{name.upper()}'
         dd = d.strip('"')
         out.append(f'    /// {help_} [default: {dd}].')
-        vn = 'DURATION' if t=='duration' else ('BYTES' if name.endswith('bytes') else 'N')
+        vn = {'duration':'DURATION','auth':'MODE'}.get(t, 'BYTES' if name.endswith('bytes') else 'N')
         out.append(f'    #[arg(long = "{flag}", env = "{env}", value_name = "{vn}")]')
         out.append(f'    pub {section}_{name}: Option<{rust_type(t)}>,')
     out.append('}\n')
@@ -102,6 +103,8 @@ for section,(doc,items) in SPEC.items():
     out.append('        let settings = Self {')
     for name,t,d,help_ in items:
         dv = f'{d}.into()' if t=='duration' else d
+        if t=='auth':
+            dv = f'MetricsAuth::{d.capitalize()}'
         if t!='duration':
             # add underscores for readability of big numbers
             try:

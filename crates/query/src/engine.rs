@@ -53,6 +53,10 @@ pub struct QueryConfig {
     pub limits: QueryLimits,
     /// The cold tier's object store; without one, scans read the hot tier only.
     pub cold_store: Option<tidemark_storage::cold::ColdStore>,
+    /// The database Prometheus API calls read when they name none (the server's default,
+    /// which the first remote_write creates): until it exists it reads as empty. Any other
+    /// database that does not exist is `not_found`.
+    pub implicit_database: Option<String>,
 }
 
 impl Default for QueryConfig {
@@ -66,6 +70,7 @@ impl Default for QueryConfig {
             threads: cores,
             limits: QueryLimits::default(),
             cold_store: None,
+            implicit_database: None,
         }
     }
 }
@@ -134,7 +139,7 @@ pub struct QueryEngine<D> {
     pub(crate) limits: Arc<QueryLimits>,
     pub(crate) runtime: Arc<QueryRuntime>,
     pub(crate) admission: Arc<Admission>,
-    config: QueryConfig,
+    pub(crate) config: QueryConfig,
 }
 
 impl<D> Clone for QueryEngine<D> {

@@ -72,6 +72,8 @@ pub fn statement_database<'a>(
             show.database.as_deref().or_else(|| named(&show.sources))
         }
         Statement::ShowRetentionPolicies { database } => database.as_deref(),
+        Statement::CreateDatabase(create) => Some(create.name.as_str()),
+        Statement::DropDatabase { name } => Some(name.as_str()),
         _ => None,
     };
     on.or(default)

@@ -150,7 +150,7 @@ async fn promql_is_bounded_in_depth_steps_and_time() {
     let started = Instant::now();
     let error = engine
         .promql(
-            "db",
+            "a",
             "quantile_over_time(0.5, vector(1)[16m:1ms])",
             &range(0, 11_000, 1),
             None,

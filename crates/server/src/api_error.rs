@@ -268,10 +268,18 @@ impl IntoResponse for ApiError {
             tracing::error!(message = %self.message, "internal error");
         }
         let status = self.kind.status();
-        let mut response = if self.dialect == Dialect::Text {
-            (status, self.text()).into_response()
+        // `X-Influxdb-Error` carries the body's message, as InfluxDB 1.x sends it.
+        let (mut response, headline) = if self.dialect == Dialect::Text {
+            let text = self.text();
+            ((status, text.clone()).into_response(), text)
         } else {
-            (status, axum::Json(self.body())).into_response()
+            let body = self.body();
+            let headline = body["error"]
+                .as_str()
+                .or_else(|| body["message"].as_str())
+                .unwrap_or(&self.message)
+                .to_owned();
+            ((status, axum::Json(body)).into_response(), headline)
         };
         let headers = response.headers_mut();
         if self.kind == ErrorKind::Unavailable {
@@ -283,7 +291,15 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"tidemark\""),
             );
         }
-        let short: String = self.message.chars().take(1024).collect();
+        // Header values are visible ASCII: anything else is escaped (`\u{e9}`, `\n`).
+        let short: String = headline
+            .chars()
+            .take(1024)
+            .flat_map(|c| match c {
+                ' '..='~' => vec![c],
+                other => other.escape_default().collect(),
+            })
+            .collect();
         if let Ok(value) = HeaderValue::from_str(&short) {
             headers.insert("x-influxdb-error", value);
         }
@@ -323,6 +339,7 @@ impl From<PromError> for ApiError {
         let kind = match error {
             PromError::BadData(_) => ErrorKind::InvalidArgument,
             PromError::Execution(_) => ErrorKind::Unprocessable,
+            PromError::NotFound(_) => ErrorKind::NotFound,
             PromError::Unavailable(_) => ErrorKind::Unavailable,
             PromError::Timeout(_) => ErrorKind::Timeout,
             PromError::Busy(_) => ErrorKind::ResourceExhausted,

@@ -19,18 +19,32 @@ use crate::config::{Config, ServeArgs, StorageArgs, StorageBackend};
 /// The server the admin commands talk to when given neither `--url` nor storage settings.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8181";
 
-/// Where a running server is, and how to authenticate to it.
+/// Where a running server is, and how to authenticate to it. The address is `--url`, else
+/// `TIDEMARK_URL`, else the listener of the configuration file `serve` reads (`--config`,
+/// `TIDEMARK_CONFIG`), else the default listener.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
-    /// Base URL of the running server.
-    #[arg(long, env = "TIDEMARK_URL", default_value = "http://127.0.0.1:8181")]
-    pub url: String,
+    /// Base URL of the running server [default: from --config, else http://127.0.0.1:8181].
+    #[arg(long, env = "TIDEMARK_URL")]
+    pub url: Option<String>,
+    /// The server's TOML configuration file, for its listen address when there is no `--url`.
+    #[arg(long, env = "TIDEMARK_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Token to present (`Authorization: Bearer`).
     #[arg(long, env = "TIDEMARK_TOKEN")]
     pub token: Option<String>,
 }
 
 impl ServerArgs {
+    /// The server's base URL, without a trailing slash.
+    pub fn base_url(&self) -> anyhow::Result<String> {
+        let url = match &self.url {
+            Some(url) => url.clone(),
+            None => crate::config::server_url(self.config.as_deref())?,
+        };
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+
     pub(crate) fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
             Some(token) => builder.bearer_auth(token),
@@ -45,7 +59,7 @@ impl ServerArgs {
         path: &str,
         query: &[(&str, String)],
     ) -> anyhow::Result<reqwest::Response> {
-        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let url = format!("{}{path}", self.base_url()?);
         let response = self
             .request(reqwest::Client::new().get(url))
             .query(query)
@@ -68,7 +82,8 @@ impl ServerArgs {
         query: &[(&str, &str)],
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let url = format!("{}{path}", self.url.trim_end_matches('/'));
+        let base = self.base_url()?;
+        let url = format!("{base}{path}");
         let mut request = self
             .request(reqwest::Client::new().request(method, &url))
             .query(query);
@@ -78,7 +93,7 @@ impl ServerArgs {
         let response = request
             .send()
             .await
-            .with_context(|| format!("cannot reach the server at {}", self.url))?;
+            .with_context(|| format!("cannot reach the server at {base}"))?;
         if !response.status().is_success() {
             anyhow::bail!("{}", error_message(response).await);
         }
@@ -129,7 +144,8 @@ impl AdminArgs {
             ),
             (None, true) => Ok(Target::Offline(store.clone())),
             (url, false) => Ok(Target::Online(ServerArgs {
-                url: url.clone().unwrap_or_else(|| DEFAULT_URL.to_owned()),
+                url: Some(url.clone().unwrap_or_else(|| DEFAULT_URL.to_owned())),
+                config: None,
                 token: self.token.clone(),
             })),
         }

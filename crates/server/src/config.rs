@@ -5,6 +5,7 @@
 //! result over the file and the defaults. No other module reads the environment.
 
 mod args;
+mod client;
 mod file;
 mod limits;
 mod protocols;
@@ -16,6 +17,7 @@ use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 pub use args::{ServeArgs, StorageArgs};
+pub use client::server_url;
 use file::FileConfig;
 pub use limits::{HttpArgs, HttpSettings, IngestArgs, IngestSettings, QueryArgs, QuerySettings};
 pub use protocols::{OtlpSettings, ProtocolArgs, RemoteWriteSettings};
@@ -79,6 +81,16 @@ pub enum StorageBackend {
     Embedded,
     /// A FoundationDB cluster (needs a build with the `fdb` feature and libfdb_c).
     Fdb,
+}
+
+/// Who may read the engine's own metrics (`/metrics`) and `/api/v1/status/buildinfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAuth {
+    /// Anyone who reaches the listener (a scraper without credentials).
+    Open,
+    /// Once authentication is on, a valid token of any database, or an admin token.
+    Token,
 }
 
 /// The effective configuration.
@@ -410,6 +422,7 @@ impl Config {
             },
             limits: self.query_limits()?,
             cold_store,
+            implicit_database: Some(self.default_database.clone()),
             ..defaults
         })
     }
@@ -433,12 +446,23 @@ impl Config {
             )?),
             None => None,
         };
+        let hot_retention = parse_duration("tiering.hot_retention", &settings.hot_retention)?;
+        let retention = match &settings.retention {
+            Some(text) => Some(parse_duration("tiering.retention", text)?),
+            None => None,
+        };
+        tidemark_storage::tsdb::RetentionSettings {
+            hot_nanos: Some(tidemark_tiering::nanos(hot_retention)),
+            total_nanos: retention.map(tidemark_tiering::nanos),
+        }
+        .check()
+        .map_err(|error| ConfigError::Invalid {
+            key: "tiering.hot_retention",
+            message: error.to_string(),
+        })?;
         Ok(tidemark_tiering::TieringConfig {
-            hot_retention: parse_duration("tiering.hot_retention", &settings.hot_retention)?,
-            retention: match &settings.retention {
-                Some(text) => Some(parse_duration("tiering.retention", text)?),
-                None => None,
-            },
+            hot_retention,
+            retention,
             partition,
             grace: parse_duration("tiering.grace", &settings.grace)?,
             interval: parse_duration("tiering.interval", &settings.interval)?,
@@ -476,13 +500,15 @@ impl Config {
     }
 }
 
-/// Parses `7d`, `36h`, `10m`, `30s`, `500ms` or a number of seconds.
+/// Parses `7d`, `36h`, `10m`, `30s`, `500ms` or `2w`: every duration setting, from a flag, the
+/// environment or the file, goes through here. A bare number is refused rather than guessed at
+/// (seconds? days?), with a message asking for the unit.
 pub fn parse_duration(key: &'static str, text: &str) -> Result<std::time::Duration, ConfigError> {
     let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
     let millis: u64 = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -492,14 +518,19 @@ pub fn parse_duration(key: &'static str, text: &str) -> Result<std::time::Durati
         "w" => 7 * 86_400_000,
         _ => 0,
     };
+    let invalid = |message: String| ConfigError::Invalid { key, message };
+    if unit.is_empty() && !number.is_empty() {
+        return Err(invalid(format!(
+            "{text}: a duration needs a unit, such as {text}d or {text}s"
+        )));
+    }
     match number.parse::<u64>() {
-        Ok(count) if millis > 0 && !number.is_empty() => Ok(std::time::Duration::from_millis(
+        Ok(count) if millis > 0 => Ok(std::time::Duration::from_millis(
             count.saturating_mul(millis),
         )),
-        _ => Err(ConfigError::Invalid {
-            key,
-            message: format!("{text:?} is not a duration like 7d, 36h, 10m, 30s or 500ms"),
-        }),
+        _ => Err(invalid(format!(
+            "{text:?} is not a duration like 7d, 36h, 10m, 30s or 500ms"
+        ))),
     }
 }
 

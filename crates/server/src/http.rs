@@ -34,7 +34,7 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v3/write_lp", post(write::write_v3::<D>))
         .route("/query", get(v1::query::<D>).post(v1::query::<D>))
         .route("/api/v0/points", get(points::points::<D>))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(metrics::render::<D>))
         .route("/api/v1/write", post(remote_write::write::<D>))
         .route("/v1/metrics", post(otlp::metrics::<D>))
         .route("/otlp/v1/metrics", post(otlp::metrics::<D>))
@@ -60,7 +60,7 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
             get(prom_api::label_values::<D>),
         )
         .route("/api/v1/metadata", get(prom_api::metadata::<D>))
-        .route("/api/v1/status/buildinfo", get(prom_api::buildinfo))
+        .route("/api/v1/status/buildinfo", get(prom_api::buildinfo::<D>))
         .route(
             "/api/v1/query_exemplars",
             get(prom_api::query_exemplars).post(prom_api::query_exemplars),

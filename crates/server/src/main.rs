@@ -1,5 +1,8 @@
 //! `tidemark`: the time-series engine's one binary. See the `tidemark_server` library.
 
+use std::io::Write;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[global_allocator]
@@ -68,8 +71,28 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Whether an error is stdout's reader having gone away (`tidemark query ... | head`): the
+/// output nobody reads any more is not a failure.
+fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_closed_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     // Declared before every runtime, so dropped after them: FoundationDB's network (if a command
     // opened FDB) stops only once no database handle is left.
     let _network = tidemark_server::storage::NetworkScope::new();
@@ -85,15 +108,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Token(command) => runtime()?.block_on(token::run(command)),
         Command::Database(command) => runtime()?.block_on(database::run(command)),
-        Command::Write(args) => {
-            let lines = runtime()?.block_on(import::write(args))?;
-            eprintln!("wrote {lines} lines");
-            Ok(())
-        }
+        Command::Write(args) => runtime()?.block_on(import::write(args)),
         Command::Dump(args) => {
             let points = runtime()?.block_on(dump::fetch(&args))?;
+            let mut stdout = std::io::stdout().lock();
             for point in points["points"].as_array().into_iter().flatten() {
-                println!("{point}");
+                writeln!(stdout, "{point}")?;
             }
             Ok(())
         }
@@ -128,7 +148,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Count(args) => {
             let points = runtime()?.block_on(dump::fetch(&args))?;
-            println!("{}", points["count"]);
+            writeln!(std::io::stdout(), "{}", points["count"])?;
             Ok(())
         }
     }

@@ -4,14 +4,20 @@
 //! tiering passes; this crate: requests and queries); `metrics-exporter-prometheus` keeps the
 //! values and renders them. Process gauges are read from `/proc` at scrape time.
 
-use std::sync::OnceLock;
+mod families;
+
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::{HeaderValue, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tidemark_storage::KvDatabase;
 
 use crate::api_error::{ApiError, ErrorKind};
+use crate::config::MetricsAuth;
+use crate::state::AppState;
 
 /// Latency buckets in seconds: 0.5 ms to 60 s.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -39,6 +45,7 @@ pub fn install() -> Option<PrometheusHandle> {
                 )
                 .ok()?;
             let handle = builder.install_recorder().ok()?;
+            families::register();
             metrics::gauge!("tidemark_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             Some(handle)
         })
@@ -52,8 +59,15 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// `GET /metrics`.
-pub async fn render() -> Response {
+/// `GET /metrics`; with `http.metrics_auth = "token"` (the default) it takes a valid token
+/// once authentication is on, like every other endpoint but `/health` and `/ping`.
+pub async fn render<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = check_auth(&state, &headers).await {
+        return error.into_response();
+    }
     let Some(handle) = install() else {
         return ApiError::new(ErrorKind::Internal, "the metrics recorder is not installed")
             .into_response();
@@ -80,6 +94,19 @@ pub async fn render() -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// The rule of `/metrics` and `/api/v1/status/buildinfo` (`http.metrics_auth`): open to
+/// anyone who reaches the listener, or a valid token (any database's, or an admin token) once
+/// authentication is on.
+pub async fn check_auth<D: KvDatabase>(
+    state: &AppState<D>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    match state.metrics_auth {
+        MetricsAuth::Open => Ok(()),
+        MetricsAuth::Token => state.auth.authenticate(headers, None).await.map(|_| ()),
+    }
 }
 
 /// Which ingest protocol a request used.
@@ -144,14 +171,20 @@ pub enum QueryApi {
     PromQl,
 }
 
+impl QueryApi {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Sql => "sql",
+            Self::InfluxQl => "influxql",
+            Self::FlightSql => "flight_sql",
+            Self::PromQl => "promql",
+        }
+    }
+}
+
 /// Records one query's latency and whether it failed.
 pub fn record_query(api: QueryApi, elapsed: Duration, failed: bool) {
-    let api = match api {
-        QueryApi::Sql => "sql",
-        QueryApi::InfluxQl => "influxql",
-        QueryApi::FlightSql => "flight_sql",
-        QueryApi::PromQl => "promql",
-    };
+    let api = api.label();
     metrics::histogram!("tidemark_query_duration_seconds", "api" => api)
         .record(elapsed.as_secs_f64());
     if failed {

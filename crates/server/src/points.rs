@@ -1,7 +1,7 @@
 //! `GET /api/v0/points`: the minimal read-back path until the query service exists. Returns a
 //! series' points in a time range, deduplicated (latest write wins), as JSON.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -41,6 +41,30 @@ fn json_value(values: &ColumnValues, row: usize) -> Option<Value> {
     }
 }
 
+/// Why a series that does not exist was likely named wrong: it lacks tag keys that its
+/// measurement has (e.g. a bare measurement name, `cpu`, where series are `cpu,host=a`).
+fn missing_tags(
+    text: &str,
+    series: &SeriesKey,
+    measurement_tags: &BTreeSet<String>,
+) -> Option<String> {
+    let lacks_some = measurement_tags
+        .iter()
+        .any(|tag| !series.tags.iter().any(|(given, _)| given == tag));
+    if !lacks_some {
+        return None;
+    }
+    let keys: Vec<&str> = measurement_tags.iter().map(String::as_str).collect();
+    let example: String = keys.iter().map(|tag| format!(",{tag}=...")).collect();
+    Some(format!(
+        "no series {text:?}: a series is a measurement with all of its tags, e.g. `{}{example}` \
+         (measurement `{}` has tag keys {})",
+        series.measurement,
+        series.measurement,
+        keys.join(", ")
+    ))
+}
+
 /// `GET /api/v0/points?db=&series=&start=&end=`.
 pub async fn points<D: KvDatabase>(
     State(state): State<Arc<AppState<D>>>,
@@ -72,6 +96,13 @@ pub async fn points<D: KvDatabase>(
             )
         })?;
     let Some(id) = state.layout.find_series(&tx, tenant, &series).await? else {
+        let schema = state
+            .layout
+            .measurement_schema(&tx, tenant, &series.measurement)
+            .await?;
+        if let Some(message) = missing_tags(series_text, &series, &schema.tags) {
+            return Err(ApiError::new(ErrorKind::NotFound, message));
+        }
         return Ok(Json(
             json!({ "series": series_text, "count": 0, "points": [] }),
         ));

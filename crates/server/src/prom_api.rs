@@ -12,9 +12,10 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use tidemark_query::QueryError;
 use tidemark_query::promql::EvalParams;
+use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::MetricMetadata;
-use tidemark_storage::{KvDatabase, KvError};
 
 use crate::api_error::{ApiError, Dialect};
 use crate::auth::{Access, database_for};
@@ -280,16 +281,20 @@ pub async fn label_values<D: KvDatabase>(
     respond(result)
 }
 
-/// Every metric's metadata in `database` (none when it does not exist).
+/// Every metric's metadata in `database`: none for the default database before its first
+/// write, `not_found` for any other database that does not exist (as PromQL answers).
 async fn read_metadata<D: KvDatabase>(
     state: &AppState<D>,
     database: &str,
-) -> Result<Vec<(String, MetricMetadata)>, KvError> {
+) -> Result<Vec<(String, MetricMetadata)>, ApiError> {
     let tx = state.db.create_transaction()?;
     let Some(tenant) = state.layout.tenant_id(&tx, database).await? else {
-        return Ok(Vec::new());
+        if database == state.default_database {
+            return Ok(Vec::new());
+        }
+        return Err(QueryError::DatabaseNotFound(database.to_owned()).into());
     };
-    state.layout.metric_metadata(&tx, tenant).await
+    Ok(state.layout.metric_metadata(&tx, tenant).await?)
 }
 
 /// `GET /api/v1/metadata`: what remote_write senders reported about their metrics.
@@ -324,8 +329,15 @@ pub async fn metadata<D: KvDatabase>(
 }
 
 /// `GET /api/v1/status/buildinfo`. The version is the Prometheus API level served (Grafana
-/// picks its request style from it); Tidemark's own version is in `revision`.
-pub async fn buildinfo() -> Response {
+/// picks its request style from it); Tidemark's own version is in `revision`. Who may read it
+/// follows `http.metrics_auth`, as for `/metrics`.
+pub async fn buildinfo<D: KvDatabase>(
+    State(state): State<Arc<AppState<D>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = crate::metrics::check_auth(&state, &headers).await {
+        return prometheus_error(error);
+    }
     let data = serde_json::json!({
         "version": "3.0.0",
         "revision": format!("tidemark-{}", env!("CARGO_PKG_VERSION")),

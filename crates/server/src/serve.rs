@@ -49,6 +49,9 @@ async fn tokens_exist<D: KvDatabase>(db: &D, layout: &Layout) -> anyhow::Result<
 }
 
 async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
+    // Before anything records (the background loops start below): the engine's `/metrics`
+    // count from here.
+    crate::metrics::install();
     let exposed = !config.listen.ip().is_loopback();
     let layout = config.layout();
     if let Some(path) = &config.admin_token_file {
@@ -86,8 +89,6 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
         layout.clone(),
         config.query_config(Some(cold_store.clone()))?,
     )?;
-    // Before anything records: the engine's `/metrics` start counting from here.
-    crate::metrics::install();
     let state = Arc::new(AppState::new(
         db,
         writer,
@@ -102,6 +103,7 @@ async fn serve<D: KvDatabase>(db: D, config: &Config) -> anyhow::Result<()> {
             coordinator,
             layout,
             push: config.push_options()?,
+            metrics_auth: config.http.metrics_auth,
         },
     ));
     let tls = match &config.tls {

@@ -13,6 +13,7 @@ use tidemark_tiering::{Coordinator, TieringConfig};
 
 use crate::auth::Auth;
 use crate::body::BodyLimits;
+use crate::config::MetricsAuth;
 
 /// The state behind the router.
 #[derive(Debug)]
@@ -41,6 +42,8 @@ pub struct AppState<D> {
     pub coordinator: Arc<Coordinator>,
     /// How remote_write 2.0 and OTLP requests decode.
     pub push: PushOptions,
+    /// Who may read `/metrics` and `/api/v1/status/buildinfo`.
+    pub metrics_auth: MetricsAuth,
 }
 
 /// How the Prometheus-shaped push protocols decode (`[otlp]`, `[remote_write]`).
@@ -73,6 +76,8 @@ pub struct StateOptions {
     pub layout: Layout,
     /// How remote_write 2.0 and OTLP requests decode.
     pub push: PushOptions,
+    /// Who may read `/metrics` and `/api/v1/status/buildinfo`.
+    pub metrics_auth: MetricsAuth,
 }
 
 impl<D: KvDatabase> AppState<D> {
@@ -97,6 +102,7 @@ impl<D: KvDatabase> AppState<D> {
             tiering: options.tiering,
             coordinator: options.coordinator,
             push: options.push,
+            metrics_auth: options.metrics_auth,
         }
     }
 }

@@ -24,7 +24,7 @@ pub use data::{
 pub use lease::LeaseState;
 pub use metadata::MetricMetadata;
 pub use series::{SeriesId, SeriesKey};
-pub use tenant::{RetentionSettings, TenantId};
+pub use tenant::{InvalidRetention, RetentionSettings, TenantId};
 pub use token::{Permissions, TokenGrant, TokenId, hash_token, now_secs};
 
 use crate::keys::{Bytes, Subspace, Versionstamp};

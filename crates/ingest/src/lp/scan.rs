@@ -128,8 +128,21 @@ fn unescape(raw: &str, escapable: &[u8]) -> String {
 const MEASUREMENT_ESCAPES: &[u8] = b", \\";
 const KEY_ESCAPES: &[u8] = b",= \\";
 
-fn ends_with_backslash(text: &str) -> bool {
-    text.ends_with('\\')
+/// The shape of a line, quoted by errors about its parts.
+const LINE_SHAPE: &str = "measurement[,tag=value...] field=value[,field=value...] [timestamp]";
+/// The forms of a field value, quoted by errors about values.
+const VALUE_FORMS: &str = "a float (1.5), an integer (1i), an unsigned integer (1u), true or \
+                           false, or a double-quoted string";
+
+/// Refuses a name or tag value ending in a backslash that escapes nothing.
+fn check_backslash(what: &str, text: &str) -> Result<(), String> {
+    if text.ends_with('\\') {
+        return Err(format!(
+            "{what} `{text}` ends with a backslash that escapes nothing (write `\\\\` for a \
+             backslash)"
+        ));
+    }
+    Ok(())
 }
 
 /// Where the series section of a line (measurement and tags) ends: at the first space or tab
@@ -157,41 +170,37 @@ pub(super) fn split_series(line: &str) -> (&str, &str) {
 pub(super) fn parse_series(series: &str) -> Result<(String, Vec<(String, String)>), String> {
     let (measurement, mut rest) = identifier(series, b", \t", MEASUREMENT_ESCAPES);
     if measurement.is_empty() {
-        return Err("Invalid measurement was provided".into());
+        return Err(format!("missing measurement: a line is `{LINE_SHAPE}`"));
     }
-    if ends_with_backslash(&measurement) {
-        return Err(
-            "Measurements, tag keys and values, and field keys may not end with a backslash".into(),
-        );
-    }
+    check_backslash("measurement", &measurement)?;
     let mut tags: Vec<(String, String)> = Vec::new();
     while let Some(after_comma) = rest.strip_prefix(',') {
         // Keys end only at `=` (or a space); an unescaped comma belongs to the key.
         let (key, after_key) = identifier(after_comma, b"= \t", KEY_ESCAPES);
+        if key.is_empty() {
+            return Err("missing tag key after `,` (expected `key=value`)".into());
+        }
         let Some(after_equals) = after_key.strip_prefix('=') else {
-            return Err("Tag Set Malformed".into());
+            return Err(format!("tag `{key}` has no value (expected `{key}=value`)"));
         };
         let (value, after_value) = identifier(after_equals, b", \t", KEY_ESCAPES);
-        if key.is_empty() || value.is_empty() {
-            return Err("Tag Set Malformed".into());
-        }
-        if ends_with_backslash(&key) || ends_with_backslash(&value) {
-            return Err(
-                "Measurements, tag keys and values, and field keys may not end with a backslash"
-                    .into(),
-            );
-        }
-        if tags.iter().any(|(existing, _)| existing.as_str() == key) {
+        if value.is_empty() {
             return Err(format!(
-                "Must not contain duplicate tags, but \"{key}\" was repeated"
+                "tag `{key}` has an empty value (expected `{key}=value`; leave out a tag without \
+                 a value)"
             ));
+        }
+        check_backslash("tag key", &key)?;
+        check_backslash("tag value", &value)?;
+        if tags.iter().any(|(existing, _)| existing.as_str() == key) {
+            return Err(format!("tag `{key}` appears twice"));
         }
         tags.push((key.into_owned(), value.into_owned()));
         rest = after_value;
     }
     if !rest.is_empty() {
         return Err(format!(
-            "Could not parse entire line. Found trailing content: '{rest}'"
+            "unexpected `{rest}` after the tags (expected a space, then the fields)"
         ));
     }
     Ok((measurement.into_owned(), tags))
@@ -205,7 +214,9 @@ pub(super) fn parse_fields_and_time<'a>(
 ) -> Result<Option<i64>, String> {
     let rest = rest.trim_start_matches(' ');
     if rest.is_empty() {
-        return Err("No fields were provided".into());
+        return Err(format!(
+            "missing fields: a line is `{LINE_SHAPE}`, with at least one field"
+        ));
     }
     let rest = parse_fields(rest, fields)?;
     let rest = rest.trim_start_matches(' ');
@@ -216,11 +227,12 @@ pub(super) fn parse_fields_and_time<'a>(
     let valid = digits.strip_prefix('-').unwrap_or(digits);
     if valid.is_empty() || !valid.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(format!(
-            "Could not parse entire line. Found trailing content: '{rest}'"
+            "invalid timestamp `{digits}`: expected an integer (nanoseconds unless the request \
+             gives another precision), the last item on the line"
         ));
     }
     Ok(Some(digits.parse::<i64>().map_err(|_| {
-        format!("Unable to parse timestamp value '{digits}'")
+        format!("timestamp `{digits}` is out of range (a 64-bit integer)")
     })?))
 }
 
@@ -251,23 +263,20 @@ fn parse_fields<'a>(
         // A field key ends only at `=` (or a space): an unescaped comma is part of the key, as in
         // the reference parsers.
         let (key, after_key) = identifier(rest, b"= \t", KEY_ESCAPES);
-        let Some(after_equals) = after_key.strip_prefix('=') else {
-            return Err(if fields.len() == first && key.is_empty() {
-                "No fields were provided".into()
-            } else {
-                format!("Could not parse entire line. Found trailing content: '{after_key}'")
-            });
-        };
         if key.is_empty() {
-            return Err("No fields were provided".into());
+            return Err(if fields.len() == first {
+                format!("missing field key: a line is `{LINE_SHAPE}`")
+            } else {
+                "missing field after `,` (expected `key=value`)".into()
+            });
         }
-        if ends_with_backslash(&key) {
-            return Err(
-                "Measurements, tag keys and values, and field keys may not end with a backslash"
-                    .into(),
-            );
-        }
-        let (value, after_value) = parse_value(after_equals)?;
+        let Some(after_equals) = after_key.strip_prefix('=') else {
+            return Err(format!(
+                "field `{key}` has no value (expected `{key}=value`, the value being {VALUE_FORMS})"
+            ));
+        };
+        check_backslash("field key", &key)?;
+        let (value, after_value) = parse_value(&key, after_equals)?;
         fields.push((key, value));
         match after_value.strip_prefix(',') {
             Some(next) => rest = next,
@@ -275,59 +284,58 @@ fn parse_fields<'a>(
                 return Ok(after_value);
             }
             None => {
+                let name = &fields[fields.len() - 1].0;
                 return Err(format!(
-                    "Could not parse entire line. Found trailing content: '{after_value}'"
+                    "unexpected `{after_value}` after the value of field `{name}` (expected `,` \
+                     and another field, or a space and the timestamp)"
                 ));
             }
         }
     }
 }
 
-fn parse_value(input: &str) -> Result<(DataPoint, &str), String> {
+fn parse_value<'a>(key: &str, input: &'a str) -> Result<(DataPoint, &'a str), String> {
     if let Some(body) = input.strip_prefix('"') {
-        return parse_string(body);
+        return parse_string(key, body);
     }
     let end = input.find([',', ' ', '\t']).unwrap_or(input.len());
     let (token, rest) = input.split_at(end);
+    let invalid = || {
+        if token.is_empty() {
+            format!("missing field value for `{key}`: expected {VALUE_FORMS}")
+        } else {
+            format!("invalid value `{token}` for field `{key}`: expected {VALUE_FORMS}")
+        }
+    };
+    let out_of_range =
+        |kind: &str| format!("value `{token}` of field `{key}` is out of range for {kind}");
     let value = match token {
         "t" | "T" | "true" | "True" | "TRUE" => DataPoint::Bool(true),
         "f" | "F" | "false" | "False" | "FALSE" => DataPoint::Bool(false),
         _ if token.ends_with('i') => {
             let digits = &token[..token.len() - 1];
             if !is_integer(digits) {
-                return Err(format!(
-                    "Could not parse entire line. Found trailing content: '{input}'"
-                ));
+                return Err(invalid());
             }
             DataPoint::I64(
                 digits
                     .parse()
-                    .map_err(|_| format!("Unable to parse integer value '{digits}'"))?,
+                    .map_err(|_| out_of_range("a 64-bit integer"))?,
             )
         }
         _ if token.ends_with('u') => {
             let digits = &token[..token.len() - 1];
             if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
-                return Err(format!(
-                    "Could not parse entire line. Found trailing content: '{input}'"
-                ));
+                return Err(invalid());
             }
             DataPoint::U64(
                 digits
                     .parse()
-                    .map_err(|_| format!("Unable to parse unsigned integer value '{digits}'"))?,
+                    .map_err(|_| out_of_range("a 64-bit unsigned integer"))?,
             )
         }
-        _ if is_float(token) => DataPoint::F64(
-            token
-                .parse()
-                .map_err(|_| format!("Unable to parse floating-point value '{token}'"))?,
-        ),
-        _ => {
-            return Err(format!(
-                "Could not parse entire line. Found trailing content: '{input}'"
-            ));
-        }
+        _ if is_float(token) => DataPoint::F64(token.parse().map_err(|_| invalid())?),
+        _ => return Err(invalid()),
     };
     Ok((value, rest))
 }
@@ -356,7 +364,7 @@ fn is_float(token: &str) -> bool {
 }
 
 /// A quoted string after its opening quote: `\"` and `\\` are escapes; other backslashes stay.
-fn parse_string(body: &str) -> Result<(DataPoint, &str), String> {
+fn parse_string<'a>(key: &str, body: &'a str) -> Result<(DataPoint, &'a str), String> {
     let bytes = body.as_bytes();
     let mut index = 0;
     let mut has_escape = false;
@@ -378,5 +386,7 @@ fn parse_string(body: &str) -> Result<(DataPoint, &str), String> {
             _ => index += 1,
         }
     }
-    Err("Could not parse entire line: unterminated string field value".into())
+    Err(format!(
+        "the string value of field `{key}` has no closing `\"` (write `\\\"` for a quote inside it)"
+    ))
 }

@@ -146,6 +146,65 @@ fn bad_lines_are_reported_and_good_ones_kept() {
 }
 
 #[test]
+fn syntax_errors_say_what_was_expected() {
+    // The messages docs/ingest.md quotes.
+    let cases = [
+        (
+            "cpu v=",
+            "missing field value for `v`: expected a float (1.5), an integer (1i)",
+        ),
+        ("cpu v", "field `v` has no value (expected `v=value`"),
+        (
+            "cpu",
+            "missing fields: a line is `measurement[,tag=value...] field=value",
+        ),
+        (
+            "cpu v=abc",
+            "invalid value `abc` for field `v`: expected a float",
+        ),
+        ("cpu v=1,", "missing field after `,` (expected `key=value`)"),
+        (
+            "cpu v=\"x",
+            "the string value of field `v` has no closing `\"`",
+        ),
+        (
+            "cpu v=\"x\"y",
+            "unexpected `y` after the value of field `v`",
+        ),
+        (
+            "cpu,host v=1",
+            "tag `host` has no value (expected `host=value`)",
+        ),
+        ("cpu,host= v=1", "tag `host` has an empty value"),
+        ("cpu,h=a,h=b v=1", "tag `h` appears twice"),
+        (
+            "cpu v=1 soon",
+            "invalid timestamp `soon`: expected an integer",
+        ),
+        (
+            "cpu v=99999999999999999999i",
+            "value `99999999999999999999i` of field `v` is out of range",
+        ),
+        (",a=b v=1", "missing measurement: a line is"),
+        (
+            "cpu\\",
+            "measurement `cpu\\` ends with a backslash that escapes nothing",
+        ),
+    ];
+    for (line, expected) in cases {
+        let batch = parse_lines(
+            line.as_bytes(),
+            Precision::Nanosecond,
+            0,
+            &IngestLimits::default(),
+        );
+        assert_eq!(batch.errors.len(), 1, "{line}");
+        let message = &batch.errors[0].message;
+        assert!(message.starts_with(expected), "{line}: {message}");
+    }
+}
+
+#[test]
 fn missing_timestamps_get_the_server_time_at_the_precision() {
     let batch = parse_with(b"m f=1", Precision::Second, NOW);
     assert_eq!(batch.points[0].time, 1_700_000_000_000_000_000);

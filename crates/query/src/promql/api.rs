@@ -108,9 +108,12 @@ impl<D: KvDatabase> QueryEngine<D> {
         let budget = Arc::clone(budget);
         match self.read_catalog(database).await {
             Ok((tenant, schemas)) => Ok(StorageSource::new(shared, Some(tenant), &schemas, budget)),
-            // A database nobody wrote to yet holds no series: empty results, as Prometheus
-            // answers for metrics it has never seen.
-            Err(QueryError::DatabaseNotFound(_)) => {
+            // The default database before its first write holds no series: empty results, as
+            // Prometheus answers for metrics it has never seen. Any other unknown database is
+            // a mistake worth saying so (404), as in SQL.
+            Err(QueryError::DatabaseNotFound(name))
+                if self.config.implicit_database.as_deref() == Some(name.as_str()) =>
+            {
                 Ok(StorageSource::new(shared, None, &BTreeMap::new(), budget))
             }
             Err(error) => Err(error.into()),

@@ -28,6 +28,7 @@ impl From<QueryError> for PromError {
             QueryError::ResourcesExhausted(message) => {
                 Self::Execution(format!("query exceeded its resources: {message}"))
             }
+            QueryError::DatabaseNotFound(_) => Self::NotFound(error.to_string()),
             QueryError::Timeout(message) => Self::Timeout(message),
             QueryError::Busy(message) => Self::Busy(message),
             QueryError::Storage(kv) if kv.is_retryable() => {

@@ -60,6 +60,9 @@ pub enum PromError {
     /// Storage could not answer (`unavailable`, 503); retryable.
     #[error("{0}")]
     Unavailable(String),
+    /// The database does not exist (`not_found`, 404).
+    #[error("{0}")]
+    NotFound(String),
     /// The query ran past its deadline (`timeout`, 503).
     #[error("{0}")]
     Timeout(String),
@@ -77,6 +80,7 @@ impl PromError {
         match self {
             Self::BadData(_) => "bad_data",
             Self::Execution(_) => "execution",
+            Self::NotFound(_) => "not_found",
             Self::Unavailable(_) | Self::Busy(_) => "unavailable",
             Self::Timeout(_) => "timeout",
             Self::Internal(_) => "internal",

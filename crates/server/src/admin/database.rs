@@ -80,6 +80,10 @@ pub async fn create_database<D: KvDatabase>(
     retention: RetentionChange,
 ) -> Result<DatabaseInfo, ApiError> {
     tidemark_ingest::validate_database(name)?;
+    retention
+        .apply(RetentionSettings::default())
+        .check()
+        .map_err(|error| ApiError::invalid(error.to_string()))?;
     let created = run(db, RunOptions::idempotent(), |tx, _| {
         let (layout, name) = (layout.clone(), name.to_owned());
         Box::pin(async move {

@@ -74,17 +74,24 @@ pub async fn set_retention<D: KvDatabase>(
                 return Ok(None);
             };
             let settings = change.apply(layout.retention(tx, tenant).await?);
-            layout.set_retention(tx, tenant, settings);
+            // Hot longer than total is refused, whichever of the two this change sets.
+            if settings.check().is_ok() {
+                layout.set_retention(tx, tenant, settings);
+            }
             Ok::<_, KvError>(Some(settings))
         })
     })
     .await?;
-    settings.ok_or_else(|| {
+    let settings = settings.ok_or_else(|| {
         ApiError::new(
             ErrorKind::NotFound,
             format!("database {database:?} not found"),
         )
-    })
+    })?;
+    settings
+        .check()
+        .map_err(|error| ApiError::invalid(error.to_string()))?;
+    Ok(settings)
 }
 
 /// The settings as JSON: each a duration, or `null` for the server's default.

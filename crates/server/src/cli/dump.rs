@@ -10,7 +10,8 @@ pub struct DumpArgs {
     /// Database.
     #[arg(long)]
     pub db: String,
-    /// Series in line protocol syntax, e.g. `cpu,host=a`.
+    /// A whole series in line protocol syntax: the measurement and all of its tags, e.g.
+    /// `cpu,host=a`.
     #[arg(long)]
     pub series: String,
     /// First time (ns since the epoch, inclusive).

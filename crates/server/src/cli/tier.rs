@@ -1,6 +1,8 @@
 //! `tidemark tier run|status`: one tiering pass, or each database's tiers, either on a stopped
 //! server's data directory (the default) or, with `--url`, through a running server.
 
+use std::io::Write;
+
 use clap::{Args, Subcommand};
 use futures::StreamExt;
 use tidemark_storage::KvDatabase;
@@ -83,7 +85,8 @@ fn format_time(nanos: i64) -> String {
 pub async fn run(args: TierArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.url {
         let server = super::ServerArgs {
-            url: url.clone(),
+            url: Some(url.clone()),
+            config: None,
             token: args.token.clone(),
         };
         let endpoint = format!("{}/api/v0/tier/run", url.trim_end_matches('/'));
@@ -153,7 +156,8 @@ async fn local_status<D: KvDatabase>(
 pub async fn status(args: TierArgs) -> anyhow::Result<()> {
     let (tenants, store): (Vec<TenantStatus>, String) = if let Some(url) = &args.url {
         let server = super::ServerArgs {
-            url: url.clone(),
+            url: Some(url.clone()),
+            config: None,
             token: args.token.clone(),
         };
         let body: serde_json::Value = server.get("/api/v0/tier/status", &[]).await?.json().await?;
@@ -169,8 +173,10 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         let storage = crate::storage::open(&config).await?;
         crate::with_db!(&storage, db => local_status(db, &config).await?)
     };
-    println!("object store: {store}");
-    println!(
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "object store: {store}")?;
+    writeln!(
+        stdout,
         "{:<24} {:>14} {:>10} {:>10} {:>14} {:<18} {:<18}",
         "database",
         "hot bytes",
@@ -179,10 +185,11 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
         "cold bytes",
         "oldest hot",
         "oldest cold"
-    );
+    )?;
     for tenant in tenants {
         let time = |nanos: Option<i64>| nanos.map_or("-".to_string(), format_time);
-        println!(
+        writeln!(
+            stdout,
             "{:<24} {:>14} {:>10} {:>10} {:>14} {:<18} {:<18}",
             tenant.database,
             tenant.hot_bytes,
@@ -191,7 +198,7 @@ pub async fn status(args: TierArgs) -> anyhow::Result<()> {
             tenant.cold_bytes,
             time(tenant.oldest_hot_partition),
             time(tenant.oldest_cold_partition)
-        );
+        )?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, parse_duration};
+use super::{ConfigError, MetricsAuth, parse_duration};
 
 /// `[ingest]` flags. Bounds on what one write may contain, and the writer's memory.
 #[derive(Debug, Clone, Default, Args)]
@@ -450,6 +450,13 @@ pub struct HttpArgs {
         value_name = "N"
     )]
     pub http_max_concurrent_streams: Option<u32>,
+    /// Who may read `/metrics` and `/api/v1/status/buildinfo`: `token` (a valid token, once authentication is on) or `open` (anyone) [default: token].
+    #[arg(
+        long = "http-metrics-auth",
+        env = "TIDEMARK_HTTP_METRICS_AUTH",
+        value_name = "MODE"
+    )]
+    pub http_metrics_auth: Option<MetricsAuth>,
 }
 
 /// The `[http]` section of the file.
@@ -463,6 +470,7 @@ pub(super) struct FileHttp {
     max_query_body_bytes: Option<usize>,
     max_flight_message_bytes: Option<usize>,
     max_concurrent_streams: Option<u32>,
+    metrics_auth: Option<MetricsAuth>,
 }
 
 /// The effective `[http]` settings. Bounds of the listener and of request bodies.
@@ -482,6 +490,8 @@ pub struct HttpSettings {
     pub max_flight_message_bytes: usize,
     /// HTTP/2 (and Flight SQL) requests one connection may have open at once.
     pub max_concurrent_streams: u32,
+    /// Who may read `/metrics` and `/api/v1/status/buildinfo`: `token` (a valid token, once authentication is on) or `open` (anyone).
+    pub metrics_auth: MetricsAuth,
 }
 
 impl HttpSettings {
@@ -519,6 +529,10 @@ impl HttpSettings {
                 .http_max_concurrent_streams
                 .or(file.max_concurrent_streams)
                 .unwrap_or(256),
+            metrics_auth: args
+                .http_metrics_auth
+                .or(file.metrics_auth)
+                .unwrap_or(MetricsAuth::Token),
         };
         parse_duration("http.header_read_timeout", &settings.header_read_timeout)?;
         parse_duration("http.idle_timeout", &settings.idle_timeout)?;

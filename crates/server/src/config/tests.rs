@@ -10,7 +10,15 @@ fn write_file(text: &str) -> tempfile::NamedTempFile {
 fn durations_parse_with_units() {
     assert_eq!(parse_duration("k", "7d").unwrap().as_secs(), 7 * 86_400);
     assert_eq!(parse_duration("k", "36h").unwrap().as_secs(), 36 * 3_600);
-    assert_eq!(parse_duration("k", "90").unwrap().as_secs(), 90);
+    assert_eq!(parse_duration("k", "90s").unwrap().as_secs(), 90);
+    assert_eq!(parse_duration("k", "2w").unwrap().as_secs(), 14 * 86_400);
+    let error = parse_duration("tiering.hot_retention", "7")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "invalid tiering.hot_retention: 7: a duration needs a unit, such as 7d or 7s"
+    );
     let error = parse_duration("tiering.grace", "1 fortnight")
         .unwrap_err()
         .to_string();
@@ -249,4 +257,24 @@ fn otlp_and_remote_write_settings_come_from_flags_files_and_defaults() {
     };
     let error = Config::resolve(&args).unwrap_err().to_string();
     assert!(error.contains("otlp.translation_strategy"), "{error}");
+}
+
+#[test]
+fn client_urls_reach_the_listener_from_this_machine() {
+    let url = |listen: &str, tls: bool| {
+        let mut config = Config::resolve(&ServeArgs::default()).unwrap();
+        config.listen = listen.parse().unwrap();
+        if tls {
+            config.tls = Some(TlsConfig {
+                cert: "c.pem".into(),
+                key: "k.pem".into(),
+            });
+        }
+        config.client_url()
+    };
+    assert_eq!(url("127.0.0.1:8181", false), "http://127.0.0.1:8181");
+    assert_eq!(url("0.0.0.0:9000", false), "http://127.0.0.1:9000");
+    assert_eq!(url("[::]:9000", true), "https://[::1]:9000");
+    assert_eq!(url("192.0.2.7:443", true), "https://192.0.2.7:443");
+    assert_eq!(server_url(None).unwrap(), "http://127.0.0.1:8181");
 }

@@ -1,7 +1,9 @@
 //! End-to-end tests of the real `tidemark` binary.
 
 mod admin;
+mod api;
 mod auth;
+mod cli;
 mod clients;
 mod console;
 mod crash;

@@ -368,9 +368,10 @@ async fn prometheus_api_reads_follow_token_rules() {
         .get_json("/api/v1/query", &query, Some(&writer))
         .await;
     assert_eq!(status, 403);
-    // Another database's token sees only its own (empty) database, and may not name alpha.
-    let (_, empty) = server.get_json("/api/v1/query", &query, Some(&other)).await;
-    assert_eq!(empty["data"]["result"], json!([]));
+    // Another database's token reads only its own database (not written yet: 404), and may
+    // not name alpha.
+    let (status, missing) = server.get_json("/api/v1/query", &query, Some(&other)).await;
+    assert_eq!((status, &missing["errorType"]), (404, &json!("not_found")));
     let mut named = query.to_vec();
     named.push(("db", "alpha"));
     let (status, _) = server.get_json("/api/v1/query", &named, Some(&other)).await;

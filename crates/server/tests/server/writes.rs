@@ -103,7 +103,7 @@ async fn the_bad_input_matrix() {
             b"m f=99999999999999999999i 1".to_vec(),
             vec![],
             400,
-            "Unable to parse integer",
+            "out of range for a 64-bit integer",
         ),
         (
             "/write?db=m",

@@ -126,6 +126,55 @@ pub struct RetentionSettings {
     pub total_nanos: Option<i64>,
 }
 
+/// Retention settings that contradict each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "hot retention {} is longer than the total retention {}: data would be deleted before it \
+     leaves the hot tier; make the hot retention at most the total",
+    show_nanos(*hot_nanos),
+    show_nanos(*total_nanos)
+)]
+pub struct InvalidRetention {
+    /// The hot retention (ns).
+    pub hot_nanos: i64,
+    /// The total retention (ns).
+    pub total_nanos: i64,
+}
+
+impl RetentionSettings {
+    /// The one rule every retention setting follows, server-wide or per database: data stays
+    /// hot at most as long as it is kept at all. Unset values (the server's default) pass.
+    pub fn check(&self) -> Result<(), InvalidRetention> {
+        match (self.hot_nanos, self.total_nanos) {
+            (Some(hot_nanos), Some(total_nanos)) if hot_nanos > total_nanos => {
+                Err(InvalidRetention {
+                    hot_nanos,
+                    total_nanos,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A duration in the largest unit that divides it (`7d`, `36h`, `90s`, `1500ms`).
+fn show_nanos(nanos: i64) -> String {
+    const UNITS: [(i64, &str); 5] = [
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+    ];
+    UNITS
+        .iter()
+        .find(|(size, _)| nanos % size == 0)
+        .map_or_else(
+            || format!("{nanos}ns"),
+            |(size, unit)| format!("{}{unit}", nanos / size),
+        )
+}
+
 impl Layout {
     /// Reads a tenant's retention settings.
     pub async fn retention<T: KvTransaction>(

@@ -89,3 +89,24 @@ async fn a_dropped_tenant_is_unreachable_at_once_and_cleared_in_steps() {
     .unwrap();
     assert!(again.0 > kept.0);
 }
+
+const DAY: i64 = 86_400_000_000_000;
+
+#[test]
+fn hot_retention_may_not_outlast_the_total() {
+    let settings = |hot: Option<i64>, total: Option<i64>| RetentionSettings {
+        hot_nanos: hot,
+        total_nanos: total,
+    };
+    assert!(settings(Some(7 * DAY), Some(7 * DAY)).check().is_ok());
+    assert!(settings(Some(30 * DAY), None).check().is_ok());
+    assert!(settings(None, Some(DAY)).check().is_ok());
+    let error = settings(Some(30 * DAY), Some(7 * DAY)).check().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "hot retention 30d is longer than the total retention 7d: data would be deleted \
+         before it leaves the hot tier; make the hot retention at most the total"
+    );
+    assert_eq!(show_nanos(DAY / 24 * 36), "36h");
+    assert_eq!(show_nanos(1_500_000_000), "1500ms");
+}
