@@ -10,6 +10,7 @@
 mod aggregate;
 mod fetch;
 mod functions;
+mod memory;
 mod projection;
 mod select;
 mod selectors;

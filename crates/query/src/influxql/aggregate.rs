@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tidemark_influxql::ast::{Call, Expr, Fill, GroupByTime};
 use tidemark_storage::KvDatabase;
 
-use super::fetch::{FetchSpec, Point, group_points};
+use super::fetch::{Point, group_points};
 use super::functions::{
     Picked, distinct, integral_windows, is_reducer, is_selector, reduce, transform,
 };
@@ -108,17 +108,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             }
         }
         let points = self
-            .influxql_points(
-                database,
-                &FetchSpec {
-                    measurement: plan.measurement,
-                    schema: plan.schema,
-                    tags: &fetched_tags,
-                    fields: &fetched_fields,
-                    condition: plan.condition,
-                    range: plan.range,
-                },
-            )
+            .plan_points(database, plan, &fetched_tags, &fetched_fields)
             .await?;
         let windows = Windows::new(by_time, plan.range, plan.now, &points)?;
         let fill = plan.statement.fill.unwrap_or(Fill::Null);

@@ -5,12 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tidemark_influxql::TimeRange;
-use tidemark_influxql::ast::{Expr, MeasurementName, SelectStatement, Source};
+use tidemark_influxql::ast::{
+    BinaryExpr, BinaryOp, Expr, MeasurementName, SelectStatement, Source, VarRef,
+};
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::MeasurementSchema;
 
-use super::fetch::{FetchSpec, group_points};
+use super::fetch::{FetchSpec, Point, group_points};
 use super::functions::transform;
+use super::memory::{self, MemoryMeasurement};
 use super::projection::{Projection, check_arity, eval, expand, has_transformation, reducers};
 use super::selectors::is_multi_selector;
 use super::shape::{raw_leaf, transform_arg};
@@ -98,7 +101,6 @@ impl<D: KvDatabase> QueryEngine<D> {
                 "SELECT INTO is not supported yet".to_owned(),
             ));
         }
-        let measurements = source_measurements(&statement.sources, catalog, database)?;
         let (condition, mut range) = statement
             .split_time_condition(now)
             .map_err(|error| invalid(error.to_string()))?;
@@ -129,10 +131,24 @@ impl<D: KvDatabase> QueryEngine<D> {
         if by_time.is_some() && range.max.is_none() {
             range.max = Some(now);
         }
+        // The sources: stored measurements, or the answers of subqueries.
+        let subqueries = self
+            .subquery_measurements(database, catalog, statement, range, now)
+            .await?;
+        let sources: Vec<(&str, &MeasurementSchema, Option<&MemoryMeasurement>)> = match &subqueries
+        {
+            Some(answers) => answers
+                .iter()
+                .map(|(name, answer)| (name.as_str(), &answer.schema, Some(answer)))
+                .collect(),
+            None => source_measurements(&statement.sources, catalog, database)?
+                .into_iter()
+                .map(|name| (name, &catalog[name], None))
+                .collect(),
+        };
         // Wildcards expand over every source's fields and tags together, as InfluxDB's do.
         let mut union = MeasurementSchema::default();
-        for measurement in &measurements {
-            let schema = &catalog[*measurement];
+        for (_, schema, _) in &sources {
             union.tags.extend(schema.tags.iter().cloned());
             for (field, kind) in &schema.fields {
                 union.fields.entry(field.clone()).or_insert(*kind);
@@ -140,8 +156,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         }
         let projections = expand(&statement.fields, &union)?;
         let mut series = Vec::new();
-        for measurement in measurements {
-            let schema = &catalog[measurement];
+        for (measurement, schema, memory) in sources {
             if projections.is_empty() {
                 continue;
             }
@@ -155,6 +170,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 condition: condition.as_ref(),
                 range,
                 now,
+                memory,
             };
             let mut found = if aggregate {
                 self.aggregate_series(database, &plan, by_time).await?
@@ -164,6 +180,62 @@ impl<D: KvDatabase> QueryEngine<D> {
             series.append(&mut found);
         }
         Ok(finish(statement, series))
+    }
+
+    /// The answers of the statement's subqueries by measurement, or `None` when it reads
+    /// stored measurements. The outer time range narrows each subquery's, as in InfluxDB.
+    async fn subquery_measurements(
+        &self,
+        database: &str,
+        catalog: &BTreeMap<String, MeasurementSchema>,
+        statement: &SelectStatement,
+        range: TimeRange,
+        now: i64,
+    ) -> QueryResult<Option<BTreeMap<String, MemoryMeasurement>>> {
+        let inner: Vec<&SelectStatement> = statement.subqueries().collect();
+        if inner.is_empty() {
+            return Ok(None);
+        }
+        if inner.len() != statement.sources.len() {
+            return Err(QueryError::Unsupported(
+                "a FROM clause mixing measurements and subqueries is not supported".to_owned(),
+            ));
+        }
+        let mut series = Vec::new();
+        for subquery in inner {
+            let mut subquery = subquery.clone();
+            subquery.condition = with_time_range(subquery.condition.take(), range);
+            let answer = Box::pin(self.influxql_select(database, catalog, &subquery, now)).await?;
+            series.extend(answer);
+        }
+        Ok(Some(memory::measurements(series)))
+    }
+
+    /// The points of one source: read from storage, or a subquery's answer.
+    pub(crate) async fn plan_points(
+        &self,
+        database: &str,
+        plan: &Plan<'_>,
+        tags: &[String],
+        fields: &[String],
+    ) -> QueryResult<Vec<Point>> {
+        match plan.memory {
+            Some(memory) => memory.points(tags, fields, plan.condition, plan.range),
+            None => {
+                self.influxql_points(
+                    database,
+                    &FetchSpec {
+                        measurement: plan.measurement,
+                        schema: plan.schema,
+                        tags,
+                        fields,
+                        condition: plan.condition,
+                        range: plan.range,
+                    },
+                )
+                .await
+            }
+        }
     }
 
     async fn raw_series(&self, database: &str, plan: &Plan<'_>) -> QueryResult<Vec<ResultSeries>> {
@@ -180,17 +252,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 .cloned(),
         );
         let points = self
-            .influxql_points(
-                database,
-                &FetchSpec {
-                    measurement: plan.measurement,
-                    schema: plan.schema,
-                    tags: &fetched_tags,
-                    fields: &fields,
-                    condition: plan.condition,
-                    range: plan.range,
-                },
-            )
+            .plan_points(database, plan, &fetched_tags, &fields)
             .await?;
         let transforming = plan.projections.iter().any(|p| has_transformation(&p.expr));
         let mut out = Vec::new();
@@ -256,6 +318,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) condition: Option<&'a Expr>,
     pub(crate) range: TimeRange,
     pub(crate) now: i64,
+    /// A subquery's answer to read instead of storage.
+    pub(crate) memory: Option<&'a MemoryMeasurement>,
 }
 
 impl Plan<'_> {
@@ -301,6 +365,35 @@ impl Plan<'_> {
             partial: false,
         }
     }
+}
+
+/// `condition AND time >= min AND time <= max` for the bounds `range` has.
+fn with_time_range(condition: Option<Expr>, range: TimeRange) -> Option<Expr> {
+    let bound = |op: BinaryOp, ns: i64| {
+        Expr::Binary(Box::new(BinaryExpr {
+            lhs: Expr::VarRef(VarRef {
+                name: "time".to_owned(),
+                data_type: None,
+            }),
+            op,
+            rhs: Expr::Integer(ns),
+        }))
+    };
+    let bounds = range
+        .min
+        .map(|min| bound(BinaryOp::GtEq, min))
+        .into_iter()
+        .chain(range.max.map(|max| bound(BinaryOp::LtEq, max)));
+    bounds.fold(condition, |condition, bound| {
+        Some(match condition {
+            Some(condition) => Expr::Binary(Box::new(BinaryExpr {
+                lhs: Expr::Paren(Box::new(condition)),
+                op: BinaryOp::And,
+                rhs: bound,
+            })),
+            None => bound,
+        })
+    })
 }
 
 /// Orders and limits the series: ORDER BY time DESC, OFFSET/LIMIT per series, and

@@ -6,7 +6,7 @@
 use tidemark_influxql::ast::{Call, Expr, GroupByTime};
 use tidemark_storage::KvDatabase;
 
-use super::fetch::{FetchSpec, Point, group_points};
+use super::fetch::{Point, group_points};
 use super::select::Plan;
 use super::value::{ResultSeries, Row, Value};
 use super::window::Windows;
@@ -170,19 +170,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 tags.push(name);
             }
         }
-        let points = self
-            .influxql_points(
-                database,
-                &FetchSpec {
-                    measurement: plan.measurement,
-                    schema: plan.schema,
-                    tags: &tags,
-                    fields: &fields,
-                    condition: plan.condition,
-                    range: plan.range,
-                },
-            )
-            .await?;
+        let points = self.plan_points(database, plan, &tags, &fields).await?;
         let windows = Windows::new(by_time, plan.range, plan.now, &points)?;
         let value_of = |point: &Point, name: &str| -> Value {
             if let Some(index) = fields.iter().position(|f| f == name) {

@@ -239,6 +239,32 @@ pub(crate) fn statements() -> Vec<String> {
         push(format!("SELECT count(*) FROM {from} WHERE {range}"));
     }
     push(format!("SELECT * FROM net WHERE {range} LIMIT 5"));
+    // Subqueries.
+    for statement in [
+        format!(
+            "SELECT mean(max) FROM (SELECT max(usage_user) FROM cpu WHERE {range} GROUP BY time(10m), host) WHERE {range} GROUP BY time(30m)"
+        ),
+        format!(
+            "SELECT max(m) FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {range} GROUP BY time(5m), host) WHERE {range} GROUP BY host"
+        ),
+        format!(
+            "SELECT sum(c) FROM (SELECT count(usage_user) AS c FROM cpu WHERE {range} GROUP BY host)"
+        ),
+        format!(
+            "SELECT m FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {range} GROUP BY time(15m), host) WHERE m > 50 AND {range}"
+        ),
+        format!(
+            "SELECT m FROM (SELECT mean(usage_user) AS m FROM cpu WHERE {range} GROUP BY time(15m), host) WHERE host = 'b' AND {range}"
+        ),
+        format!(
+            "SELECT * FROM (SELECT usage_user, host FROM cpu WHERE host = 'a' AND {range}) LIMIT 3"
+        ),
+        format!(
+            "SELECT count(used) FROM (SELECT used FROM mem WHERE {range}) WHERE {range} GROUP BY time(20m)"
+        ),
+    ] {
+        push(statement);
+    }
     // SHOW statements.
     for show in [
         "SHOW MEASUREMENTS",

@@ -67,7 +67,11 @@ async fn all_three_apis_write_and_read_back() {
             &[("content-type", "application/x-www-form-urlencoded")],
         )
         .await;
-    assert_eq!((status, body.as_str()), (200, "{\"results\":[{}]}"));
+    // InfluxDB 1.x's answer to CREATE DATABASE.
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "{\"results\":[{\"statement_id\":0}]}")
+    );
     let ping = reqwest::Client::new()
         .head(server.url("/ping"))
         .send()
