@@ -13,6 +13,7 @@ pub mod ast;
 mod duration;
 mod error;
 mod lexer;
+pub mod line;
 mod parser;
 mod time_range;
 mod token;

@@ -1,6 +1,7 @@
-//! InfluxDB 1.x's query API: InfluxQL on `/query` (`query`) and its response encodings
-//! (`response`). The line protocol write endpoints are in `write`, `/ping` in `v1`.
+//! InfluxDB 1.x's query API: InfluxQL on `/query` (`query`), `SELECT INTO` (`into`) and the
+//! response encodings (`response`). The line protocol write endpoints are in `write`, `/ping` in `v1`.
 
+pub mod into;
 pub mod query;
 pub mod response;
 

@@ -161,6 +161,16 @@ impl<D: KvDatabase> QueryEngine<D> {
                 continue;
             }
             let tags = group_tags(statement, schema);
+            // `*` leaves out the tags the answer is grouped by: they are the series' tags.
+            let projections: Vec<Projection> = projections
+                .iter()
+                .filter(|p| {
+                    !matches!(&p.expr, Expr::VarRef(var)
+                        if var.data_type == Some(tidemark_influxql::ast::DataType::Tag)
+                            && tags.contains(&var.name))
+                })
+                .cloned()
+                .collect();
             let plan = Plan {
                 statement,
                 schema,

@@ -16,6 +16,8 @@ use tidemark_influxql::ast::{
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::{FieldType, MeasurementSchema};
 
+use tidemark_influxql::line::{escape_key, escape_measurement};
+
 use super::fetch::{condition_sql, sql_ident};
 use super::select::source_measurements;
 use super::value::{ResultSeries, Row, Value};
@@ -301,17 +303,17 @@ impl<D: KvDatabase> QueryEngine<D> {
                     .influxql_any_point(database, name, schema, condition, now)
                     .await?;
                 if sets {
-                    found.push(escape_key(name));
+                    found.push(escape_measurement(name));
                 }
             } else {
                 for set in self
                     .influxql_tag_sets(database, name, schema, &tags, condition, now)
                     .await?
                 {
-                    let mut key = escape_key(name);
+                    let mut key = escape_measurement(name);
                     for (tag, value) in tags.iter().zip(set) {
                         if let Some(value) = value.filter(|v| !v.is_empty()) {
-                            let _ = write!(key, ",{}={}", escape_tag(tag), escape_tag(&value));
+                            let _ = write!(key, ",{}={}", escape_key(tag), escape_key(&value));
                         }
                     }
                     found.push(key);
@@ -463,16 +465,4 @@ impl<D: KvDatabase> QueryEngine<D> {
         }
         Ok(page(out, statement.limit, statement.offset))
     }
-}
-
-/// Escapes a measurement name as line protocol writes it in a series key.
-fn escape_key(name: &str) -> String {
-    name.replace(',', "\\,").replace(' ', "\\ ")
-}
-
-/// Escapes a tag key or value as line protocol writes it in a series key.
-fn escape_tag(text: &str) -> String {
-    text.replace(',', "\\,")
-        .replace('=', "\\=")
-        .replace(' ', "\\ ")
 }

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tidemark_query::influxql::ast::Statement;
+use tidemark_query::influxql::ast::{Statement, Target};
 use tidemark_query::influxql::{StatementContext, StatementResult, statement_database};
 use tidemark_storage::KvDatabase;
 use tidemark_storage::tsdb::TokenGrant;
 
+use super::into;
 use super::response::{Epoch, csv, json, json_chunks};
 use crate::api_error::{ApiError, Dialect};
 use crate::auth::{Access, database_for};
@@ -52,7 +53,8 @@ pub async fn run<D: KvDatabase>(
         .await
         .map_err(v1)?;
     let requested = params.get("db").filter(|db| !db.is_empty());
-    // Every statement's database is authorised before any runs.
+    // Every statement's database is authorised before any runs (and SELECT INTO's target
+    // for writing).
     for statement in &statements {
         if let Some(database) = statement_database(statement, requested) {
             let access = match statement {
@@ -60,6 +62,9 @@ pub async fn run<D: KvDatabase>(
                 _ => Access::Read,
             };
             database_for(grant.as_ref(), Some(database), access).map_err(v1)?;
+        }
+        if let Some((_, target_database)) = into_target(statement, requested) {
+            database_for(grant.as_ref(), Some(target_database), Access::Write).map_err(v1)?;
         }
     }
     let visible = visible_databases(grant.as_ref());
@@ -79,7 +84,12 @@ pub async fn run<D: KvDatabase>(
                     now,
                     visible: visible.as_deref(),
                 };
-                state.query.influxql_statement(statement, context).await
+                match (statement, into_target(statement, requested)) {
+                    (Statement::Select(select), Some((target, target_database))) => {
+                        into::select_into(state, select, target, target_database, context).await
+                    }
+                    _ => state.query.influxql_statement(statement, context).await,
+                }
             }
         };
         results.push(result);
@@ -106,6 +116,23 @@ pub async fn run<D: KvDatabase>(
         json(&results, epoch)
     };
     Ok(with_type(body, "application/json"))
+}
+
+/// A SELECT INTO's target and the database it writes to (the target's, else the one the
+/// statement reads).
+fn into_target<'a>(
+    statement: &'a Statement,
+    requested: Option<&'a str>,
+) -> Option<(&'a Target, &'a str)> {
+    let Statement::Select(select) = statement else {
+        return None;
+    };
+    let target = select.target.as_ref()?;
+    let database = target
+        .database
+        .as_deref()
+        .or_else(|| statement_database(statement, requested))?;
+    Some((target, database))
 }
 
 /// The databases `SHOW DATABASES` lists for a caller: all without auth or for an admin.

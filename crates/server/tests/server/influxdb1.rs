@@ -94,18 +94,21 @@ impl InfluxDb {
     }
 }
 
-/// Runs `q` against a 1.x-compatible `/query` at `base` and returns the status and the body.
+/// Runs `q` against a 1.x-compatible `/query` at `base` (GET, or POST with a form body) and
+/// returns the status and the body.
 pub(crate) async fn query(
     client: &reqwest::Client,
     base: &str,
     params: &[(&str, &str)],
+    post: bool,
 ) -> (u16, String) {
-    let response = client
-        .get(format!("{base}/query"))
-        .query(params)
-        .send()
-        .await
-        .expect("query");
+    let url = format!("{base}/query");
+    let request = if post {
+        client.post(url).form(params)
+    } else {
+        client.get(url).query(params)
+    };
+    let response = request.send().await.expect("query");
     let status = response.status().as_u16();
     (status, response.text().await.expect("query body"))
 }

@@ -174,6 +174,7 @@ async fn one_x_clients_authenticate_every_way_they_know() {
     let scratch = tempfile::tempdir().unwrap();
     let data_dir = scratch.path().join("data");
     let token = create_token(&data_dir, "metrics", &[]);
+    let reader = create_token(&data_dir, "metrics", &["--read"]);
     let other = create_token(&data_dir, "other", &[]);
     let server = TestServer::start_in(&data_dir, &[]);
     let bearer = format!("Bearer {token}");
@@ -245,6 +246,27 @@ async fn one_x_clients_authenticate_every_way_they_know() {
     assert_eq!(status, 401);
     let (status, answer) = server.get_json("/query", &query, Some(&other)).await;
     assert_eq!(status, 403, "{answer}");
+    // SELECT INTO writes: a read-only token may query but not write the answer back.
+    let into = [("db", "metrics"), ("q", "SELECT v INTO copy FROM m")];
+    let (status, answer) = server.get_json("/query", &into, Some(&reader)).await;
+    assert_eq!(status, 403, "{answer}");
+    let (status, answer) = server.get_json("/query", &into, Some(&token)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["results"][0]["series"][0]["values"],
+        json!([["1970-01-01T00:00:00Z", 1]])
+    );
+    let (_, answer) = server
+        .get_json(
+            "/query",
+            &[("db", "metrics"), ("q", "SELECT v FROM copy")],
+            Some(&reader),
+        )
+        .await;
+    assert_eq!(
+        answer["results"][0]["series"][0]["values"],
+        json!([["1970-01-01T00:00:01Z", 1]])
+    );
     // A token sees only its database in SHOW DATABASES (and one not yet written, none).
     let (_, answer) = server
         .get_json("/query", &[("q", "SHOW DATABASES")], Some(&token))

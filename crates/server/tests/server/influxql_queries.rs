@@ -321,6 +321,26 @@ pub(crate) fn statements() -> Vec<String> {
     ] {
         push(bad.to_owned());
     }
+    // SELECT INTO, last: it adds measurements, then they are read back.
+    for statement in [
+        format!(
+            "SELECT mean(usage_user) INTO cpu_5m FROM cpu WHERE {range} GROUP BY time(5m), host"
+        ),
+        format!("SELECT * FROM cpu_5m WHERE {range} GROUP BY *"),
+        format!(
+            "SELECT max(used) INTO \"oracle\"..\"mem_max\" FROM mem WHERE {range} GROUP BY time(10m), *"
+        ),
+        format!("SELECT * FROM mem_max WHERE {range} GROUP BY *"),
+        format!("SELECT usage_user, host INTO cpu_copy FROM cpu WHERE host = 'a' AND {range}"),
+        format!("SELECT count(*) FROM cpu_copy WHERE {range}"),
+        format!(
+            "SELECT max(bytes_recv) INTO \"oracle\".\"autogen\".:MEASUREMENT FROM net WHERE {range} GROUP BY time(30m)"
+        ),
+        "SHOW FIELD KEYS FROM net".to_owned(),
+        "SHOW MEASUREMENTS".to_owned(),
+    ] {
+        push(statement);
+    }
     // Several statements in one request.
     push(format!(
         "SELECT count(usage_user) FROM cpu WHERE {range}; SHOW MEASUREMENTS; SELECT max(used) FROM mem WHERE {range}"
