@@ -12,12 +12,14 @@ use super::fetch::Point;
 use super::value::{ResultSeries, Value};
 use crate::{QueryError, QueryResult};
 
+/// One point of a subquery's answer: its tags, time and fields by name.
+type AnswerPoint = (BTreeMap<String, String>, i64, BTreeMap<String, Value>);
+
 /// One measurement of a subquery's answer.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryMeasurement {
     pub(crate) schema: MeasurementSchema,
-    /// Per point: its tags, time and fields by name.
-    points: Vec<(BTreeMap<String, String>, i64, BTreeMap<String, Value>)>,
+    points: Vec<AnswerPoint>,
 }
 
 fn field_type(value: &Value) -> Option<FieldType> {
@@ -77,10 +79,10 @@ impl MemoryMeasurement {
             if !range.contains(*time) {
                 continue;
             }
-            if let Some(condition) = condition {
-                if !matches(condition, point_tags, point_fields)? {
-                    continue;
-                }
+            if let Some(condition) = condition
+                && !matches(condition, point_tags, point_fields)?
+            {
+                continue;
             }
             let fields: Vec<Value> = fields
                 .iter()
