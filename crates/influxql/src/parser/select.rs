@@ -148,7 +148,8 @@ impl Parser<'_> {
         }))
     }
 
-    /// `tz('zone')` if present. The zone is not checked here: the executor resolves it.
+    /// `tz('zone')` if present; the zone must be one of the IANA database's, as InfluxDB checks
+    /// it while parsing.
     fn parse_timezone(&mut self) -> PResult<Option<String>> {
         if !self.peek().tok.is_word("tz") {
             return Ok(None);
@@ -157,7 +158,10 @@ impl Parser<'_> {
             return Err(ParseError::semantic("tz must be a function call"));
         };
         match call.args.as_slice() {
-            [Expr::String(zone)] => Ok(Some(zone.clone())),
+            [Expr::String(zone)] if zone.parse::<chrono_tz::Tz>().is_ok() => Ok(Some(zone.clone())),
+            [Expr::String(zone)] => Err(ParseError::semantic(format!(
+                "unable to find time zone {zone}"
+            ))),
             [_] => Err(ParseError::semantic("expected string argument in tz()")),
             _ => Err(ParseError::semantic("tz requires exactly one argument")),
         }

@@ -115,7 +115,7 @@ fn select_with(sources: BoxedStrategy<Vec<Source>>) -> BoxedStrategy<SelectState
             prop::option::of(condition()),
         ),
         (prop::collection::vec(dimension(), 0..3), fill(), sort()),
-        (limit(), limit(), limit(), limit(), prop::option::of(text())),
+        (limit(), limit(), limit(), limit(), prop::option::of(zone())),
     )
         .prop_map(
             |(
@@ -491,4 +491,15 @@ pub(crate) fn statement() -> BoxedStrategy<Statement> {
         2 => admin_statement(),
     ]
     .boxed()
+}
+
+/// A time zone `tz()` accepts.
+fn zone() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "UTC",
+        "America/Chicago",
+        "Asia/Kolkata",
+        "Pacific/Chatham",
+    ])
+    .prop_map(str::to_owned)
 }

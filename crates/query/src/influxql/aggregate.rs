@@ -110,7 +110,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         let points = self
             .plan_points(database, plan, &fetched_tags, &fetched_fields)
             .await?;
-        let windows = Windows::new(by_time, plan.range, plan.now, &points)?;
+        let windows = Windows::new(by_time, plan.range, plan.now, &points, plan.zone)?;
         let fill = plan.statement.fill.unwrap_or(Fill::Null);
         let mut out = Vec::new();
         for (key, points) in group_points(points, plan.tags.len()) {

@@ -131,6 +131,13 @@ impl<D: KvDatabase> QueryEngine<D> {
         if by_time.is_some() && range.max.is_none() {
             range.max = Some(now);
         }
+        let zone = match &statement.timezone {
+            Some(name) => Some(
+                name.parse::<chrono_tz::Tz>()
+                    .map_err(|_| invalid(format!("unable to find time zone {name}")))?,
+            ),
+            None => None,
+        };
         // The sources: stored measurements, or the answers of subqueries.
         let subqueries = self
             .subquery_measurements(database, catalog, statement, range, now)
@@ -181,6 +188,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 range,
                 now,
                 memory,
+                zone,
             };
             let mut found = if aggregate {
                 self.aggregate_series(database, &plan, by_time).await?
@@ -330,6 +338,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) now: i64,
     /// A subquery's answer to read instead of storage.
     pub(crate) memory: Option<&'a MemoryMeasurement>,
+    /// The statement's `tz()`.
+    pub(crate) zone: Option<chrono_tz::Tz>,
 }
 
 impl Plan<'_> {
@@ -373,6 +383,7 @@ impl Plan<'_> {
             has_time: true,
             rows,
             partial: false,
+            zone: self.zone,
         }
     }
 }

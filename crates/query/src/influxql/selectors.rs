@@ -171,7 +171,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             }
         }
         let points = self.plan_points(database, plan, &tags, &fields).await?;
-        let windows = Windows::new(by_time, plan.range, plan.now, &points)?;
+        let windows = Windows::new(by_time, plan.range, plan.now, &points, plan.zone)?;
         let value_of = |point: &Point, name: &str| -> Value {
             if let Some(index) = fields.iter().position(|f| f == name) {
                 return point.fields[index].clone();

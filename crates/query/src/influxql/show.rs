@@ -37,6 +37,7 @@ pub(crate) fn listing(name: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Re
             .map(|values| Row { time: 0, values })
             .collect(),
         partial: false,
+        zone: None,
     }
 }
 

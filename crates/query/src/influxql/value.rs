@@ -90,6 +90,8 @@ pub struct ResultSeries {
     pub rows: Vec<Row>,
     /// Set when a limit cut the result short.
     pub partial: bool,
+    /// The `tz()` times are shown in (UTC when absent).
+    pub zone: Option<chrono_tz::Tz>,
 }
 
 /// The outcome of one statement.

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Offset, TimeZone};
+use chrono_tz::Tz;
 use tidemark_influxql::TimeRange;
 use tidemark_influxql::ast::{Fill, GroupByTime, GroupByTimeOffset};
 
@@ -118,9 +120,20 @@ pub(crate) fn merge_columns(columns: Vec<Vec<(i64, Value)>>, drop_empty: bool) -
 pub(crate) struct Windows {
     interval: i64,
     offset: i64,
+    zone: Option<Tz>,
     pub(crate) first: i64,
-    last: i64,
+    /// Every window's start, ascending (one entry without GROUP BY time).
+    starts: Vec<i64>,
     single: bool,
+}
+
+/// The offset of `zone` from UTC at `nanos`, in nanoseconds.
+pub(crate) fn zone_offset(zone: Option<Tz>, nanos: i64) -> i64 {
+    let Some(zone) = zone else {
+        return 0;
+    };
+    let utc = chrono::DateTime::from_timestamp_nanos(nanos).naive_utc();
+    i64::from(zone.offset_from_utc_datetime(&utc).fix().local_minus_utc()) * 1_000_000_000
 }
 
 impl Windows {
@@ -129,14 +142,16 @@ impl Windows {
         range: TimeRange,
         now: i64,
         points: &[Point],
+        zone: Option<Tz>,
     ) -> QueryResult<Self> {
         let Some(by_time) = by_time else {
             let start = range.min.unwrap_or(0);
             return Ok(Self {
                 interval: 1,
                 offset: 0,
+                zone,
                 first: start,
-                last: start,
+                starts: vec![start],
                 single: true,
             });
         };
@@ -144,30 +159,50 @@ impl Windows {
             GroupByTimeOffset::Duration(offset) => offset,
             GroupByTimeOffset::Now => now.rem_euclid(by_time.interval),
         };
-        let start_of = |t: i64| t - (t - offset).rem_euclid(by_time.interval);
+        let mut windows = Self {
+            interval: by_time.interval,
+            offset,
+            zone,
+            first: 0,
+            starts: Vec::new(),
+            single: false,
+        };
         let min = range
             .min
             .or_else(|| points.iter().map(|p| p.time).min())
             .unwrap_or(now);
-        let max = range.max.unwrap_or(now);
-        let (first, last) = (start_of(min), start_of(max.max(min)));
+        let max = range.max.unwrap_or(now).max(min);
+        let (first, last) = (windows.window_of(min).0, windows.window_of(max).0);
         if (last - first) / by_time.interval >= MAX_WINDOWS {
             return Err(QueryError::ResourcesExhausted(format!(
                 "GROUP BY time gives more than {MAX_WINDOWS} windows; use a larger interval or a shorter range"
             )));
         }
-        Ok(Self {
-            interval: by_time.interval,
-            offset,
-            first,
-            last,
-            single: false,
-        })
+        windows.first = first;
+        let mut start = first;
+        while start <= last {
+            windows.starts.push(start);
+            let (_, end) = windows.window_of(start);
+            let next = windows.window_of(end).0;
+            start = if next > start { next } else { end };
+        }
+        Ok(windows)
     }
 
-    /// The [start, end) of the window holding `time`.
+    /// The [start, end) of the window holding `time`. With a time zone the windows follow
+    /// its offset, as InfluxDB's `Window` does (a change of offset smaller than the interval
+    /// moves the window's start by that much).
     pub(crate) fn window_of(&self, time: i64) -> (i64, i64) {
-        let start = time - (time - self.offset).rem_euclid(self.interval);
+        let t = time - self.offset;
+        let zone = zone_offset(self.zone, t);
+        let mut start = t - (t + zone).rem_euclid(self.interval);
+        if self.zone.is_some() {
+            let change = zone - zone_offset(self.zone, start);
+            if change != 0 && change.abs() < self.interval {
+                start += change;
+            }
+        }
+        start += self.offset;
         (start, start + self.interval)
     }
 
@@ -176,15 +211,15 @@ impl Windows {
         if self.single {
             return vec![(self.first, points.iter().collect())];
         }
-        let count = ((self.last - self.first) / self.interval + 1) as usize;
-        let mut buckets: Vec<(i64, Vec<&Point>)> = (0..count)
-            .map(|i| (self.first + i as i64 * self.interval, Vec::new()))
+        let mut buckets: Vec<(i64, Vec<&Point>)> = self
+            .starts
+            .iter()
+            .map(|start| (*start, Vec::new()))
             .collect();
         for point in points {
-            let start = point.time - (point.time - self.offset).rem_euclid(self.interval);
-            let index = (start - self.first) / self.interval;
-            if (0..count as i64).contains(&index) {
-                buckets[index as usize].1.push(point);
+            let start = self.window_of(point.time).0;
+            if let Ok(index) = self.starts.binary_search(&start) {
+                buckets[index].1.push(point);
             }
         }
         buckets

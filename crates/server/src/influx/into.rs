@@ -159,6 +159,7 @@ mod tests {
                 },
             ],
             partial: false,
+            zone: None,
         }];
         let target = Target {
             database: None,

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use chrono::Offset;
+
 use tidemark_query::influxql::{ResultSeries, StatementResult, Value};
 
 /// How times are written: RFC 3339 with nanoseconds trimmed, or integers of a unit.
@@ -73,20 +75,34 @@ pub fn format_float(value: f64) -> String {
     format!("{value}")
 }
 
-/// RFC 3339 with the fraction's trailing zeros trimmed (Go's `RFC3339Nano`).
-pub fn format_time(nanos: i64) -> String {
+/// RFC 3339 with the fraction's trailing zeros trimmed (Go's `RFC3339Nano`), in UTC (`Z`) or
+/// in `zone` with its offset (`-06:00`), as a statement's `tz()` asks.
+pub fn format_time(nanos: i64, zone: Option<chrono_tz::Tz>) -> String {
     let seconds = nanos.div_euclid(1_000_000_000);
     let fraction = nanos.rem_euclid(1_000_000_000);
     let Some(time) = chrono::DateTime::from_timestamp(seconds, 0) else {
         return nanos.to_string();
     };
-    let mut text = time.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let (mut text, offset) = match zone {
+        Some(zone) => {
+            let local = time.with_timezone(&zone);
+            let offset = local.offset().fix().local_minus_utc();
+            (local.format("%Y-%m-%dT%H:%M:%S").to_string(), offset)
+        }
+        None => (time.format("%Y-%m-%dT%H:%M:%S").to_string(), 0),
+    };
     if fraction != 0 {
         let digits = format!("{fraction:09}");
         text.push('.');
         text.push_str(digits.trim_end_matches('0'));
     }
-    text.push('Z');
+    if offset == 0 {
+        text.push('Z');
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let minutes = offset.abs() / 60;
+        text.push_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60));
+    }
     text
 }
 
@@ -105,9 +121,9 @@ fn write_value(out: &mut String, value: &Value) {
     }
 }
 
-fn write_time(out: &mut String, nanos: i64, epoch: Epoch) {
+fn write_time(out: &mut String, nanos: i64, epoch: Epoch, zone: Option<chrono_tz::Tz>) {
     match epoch {
-        Epoch::Rfc3339 => json_string(out, &format_time(nanos)),
+        Epoch::Rfc3339 => json_string(out, &format_time(nanos, zone)),
         Epoch::Unit(unit) => {
             let _ = write!(out, "{}", nanos / unit);
         }
@@ -165,7 +181,7 @@ fn write_series(
             }
             out.push('[');
             if series.has_time {
-                write_time(out, row.time, epoch);
+                write_time(out, row.time, epoch, series.zone);
             }
             for (column, value) in row.values.iter().enumerate() {
                 if column > 0 || series.has_time {
@@ -323,15 +339,14 @@ mod tests {
         assert_eq!(format_float(1e21), "1e+21");
         assert_eq!(format_float(1e-7), "1e-7");
         assert_eq!(format_float(f64::NAN), "null");
-        assert_eq!(
-            format_time(1_700_000_000_000_000_000),
-            "2023-11-14T22:13:20Z"
-        );
-        assert_eq!(
-            format_time(1_700_000_000_500_000_000),
-            "2023-11-14T22:13:20.5Z"
-        );
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        let time = 1_700_000_000_000_000_000;
+        assert_eq!(format_time(time, None), "2023-11-14T22:13:20Z");
+        assert_eq!(format_time(time + 500_000_000, None), "2023-11-14T22:13:20.5Z");
+        assert_eq!(format_time(0, None), "1970-01-01T00:00:00Z");
+        let chicago = "America/Chicago".parse().ok();
+        assert_eq!(format_time(time, chicago), "2023-11-14T16:13:20-06:00");
+        let kolkata = "Asia/Kolkata".parse().ok();
+        assert_eq!(format_time(time, kolkata), "2023-11-15T03:43:20+05:30");
         assert_eq!(Epoch::parse(Some("ms")), Ok(Epoch::Unit(1_000_000)));
         assert!(Epoch::parse(Some("weeks")).is_err());
     }

@@ -239,6 +239,27 @@ pub(crate) fn statements() -> Vec<String> {
         push(format!("SELECT count(*) FROM {from} WHERE {range}"));
     }
     push(format!("SELECT * FROM net WHERE {range} LIMIT 5"));
+    // Time zones: windows follow the zone's offset, times are shown in it.
+    for statement in [
+        format!(
+            "SELECT mean(usage_user) FROM cpu WHERE {range} GROUP BY time(1h) tz('Asia/Kolkata')"
+        ),
+        format!(
+            "SELECT mean(usage_user) FROM cpu WHERE {range} GROUP BY time(20m), host tz('America/Chicago')"
+        ),
+        format!(
+            "SELECT usage_user FROM cpu WHERE host = 'a' AND {range} LIMIT 3 tz('America/Chicago')"
+        ),
+        format!("SELECT max(usage_user) FROM cpu WHERE {range} tz('Asia/Kolkata')"),
+        format!(
+            "SELECT count(usage_user) FROM cpu WHERE {range} GROUP BY time(1d) tz('Pacific/Chatham')"
+        ),
+        format!(
+            "SELECT mean(usage_user) FROM cpu WHERE {range} GROUP BY time(1h) tz('Nowhere/Special')"
+        ),
+    ] {
+        push(statement);
+    }
     // Subqueries.
     for statement in [
         format!(
