@@ -136,3 +136,14 @@ export async function prometheus(path, params, options = {}) {
   if (body.status !== 'success') throw new ApiError(200, errorMessage(body, 'the query failed'), body);
   return body.data;
 }
+
+/**
+ * Runs InfluxQL on `/query` (times as epoch milliseconds) and returns the first statement's
+ * result; a statement error becomes an `ApiError` like any other.
+ */
+export async function influxql(db, query, options = {}) {
+  const body = await getJson('/query', { ...options, params: { db, q: query, epoch: 'ms' } });
+  const result = (body.results || [])[0] || {};
+  if (result.error) throw new ApiError(200, result.error, body);
+  return result;
+}

@@ -2,9 +2,9 @@
 // API of its language and returns one result shape:
 //   { columns: [name], rows: [[value]], series: [{ name, points: [[seconds, value]] }],
 //     sent: the text sent, notes: [string] }
-// Adding a language (InfluxQL through `/query?db=&q=` once it exists) is one more entry here.
+// Adding a language is one more entry here.
 
-import { prometheus, sql } from './api.js';
+import { influxql, prometheus, sql } from './api.js';
 import { intervalText, niceStep, resolveRange } from './timerange.js';
 
 /** Prometheus refuses range queries with more points per series than this. */
@@ -152,13 +152,63 @@ export function promResult(data, sent) {
   return { columns, rows, series, sent, notes };
 }
 
+/** Replaces Grafana's InfluxQL macros with the range's bounds. */
+export function expandInfluxqlMacros(text, { start, end, stepSeconds }) {
+  return text
+    .replaceAll('$timeFilter', `time >= ${Math.floor(start)}ms and time <= ${Math.ceil(end)}ms`)
+    .replaceAll('$__interval', `${stepSeconds}s`);
+}
+
+/**
+ * Turns an InfluxQL statement's series (epoch=ms) into table rows (tags, then columns) and
+ * chart series: every numeric column of every series, named by the series' tags.
+ */
+export function influxqlResult(result, sent) {
+  const all = result.series || [];
+  const tagKeys = [...new Set(all.flatMap((one) => Object.keys(one.tags || {})))].sort();
+  const valueColumns = [...new Set(all.flatMap((one) => one.columns || []))];
+  const columns = ['name', ...tagKeys, ...valueColumns];
+  const rows = [];
+  const series = [];
+  const notes = [];
+  for (const one of all) {
+    const tags = one.tags || {};
+    const timeIndex = (one.columns || []).indexOf('time');
+    for (const values of one.values || []) {
+      const byColumn = Object.fromEntries(one.columns.map((column, index) => [column, values[index]]));
+      rows.push([
+        one.name ?? '',
+        ...tagKeys.map((key) => tags[key] ?? null),
+        ...valueColumns.map((column) => {
+          const value = byColumn[column];
+          return column === 'time' && typeof value === 'number' ? new Date(value).toISOString() : value ?? null;
+        }),
+      ]);
+    }
+    if (timeIndex < 0) continue;
+    const label = Object.entries(tags).map(([key, value]) => `${key}=${value}`).join(', ');
+    one.columns.forEach((column, index) => {
+      if (index === timeIndex) return;
+      const points = (one.values || [])
+        .filter((values) => typeof values[index] === 'number')
+        .map((values) => [values[timeIndex] / 1000, values[index]]);
+      if (!points.length) return;
+      const name = `${one.name}.${column}${label ? ` {${label}}` : ''}`;
+      series.push({ name, points });
+    });
+  }
+  if (all.length && !series.length) notes.push('No numeric column over time to chart.');
+  return { columns, rows, series, sent, notes };
+}
+
 /**
  * Where in the sent text an error message points, if it says: SQL parser errors name
- * `Line: L, Column: C`; PromQL parsers say `1:5:` or `position 5`.
+ * `Line: L, Column: C`; InfluxQL's `at line L, char C`; PromQL parsers say `1:5:` or
+ * `position 5`.
  */
 export function errorPosition(message, sent) {
   const lines = sent.split('\n');
-  let match = /Line: (\d+), Column: (\d+)/.exec(message);
+  let match = /Line: (\d+), Column: (\d+)/.exec(message) || /at line (\d+), char (\d+)/.exec(message);
   if (match) return { line: Number(match[1]), column: Number(match[2]), lines };
   match = /^(?:.*?: )?(\d+):(\d+): /.exec(message) || /\bposition (\d+)\b/.exec(message);
   if (match && match.length === 3) return { line: Number(match[1]), column: Number(match[2]), lines };
@@ -194,6 +244,27 @@ export const LANGUAGES = {
         return sqlResult(Array.isArray(records) ? records : [], sent);
       } catch (error) {
         // Error positions refer to the text sent, macros expanded.
+        error.sent = sent;
+        throw error;
+      }
+    },
+  },
+  influxql: {
+    label: 'InfluxQL',
+    hint: "InfluxQL over /query (InfluxDB 1.x). Grafana's macros: $timeFilter, $__interval.",
+    placeholder: 'SELECT mean(usage) FROM cpu WHERE $timeFilter GROUP BY time($__interval), host',
+    example(measurement, field) {
+      const name = measurement ? `"${measurement.replaceAll('"', '\\"')}"` : 'cpu';
+      const value = field ? `mean("${field.replaceAll('"', '\\"')}")` : 'count(*)';
+      return `SELECT ${value}\nFROM ${name}\nWHERE $timeFilter\nGROUP BY time($__interval) fill(none)`;
+    },
+    async run({ text, db, range, width, signal }) {
+      const { start, end } = resolveRange(range);
+      const stepSeconds = niceStep((end - start) / 1000, Math.max(50, width / 4));
+      const sent = expandInfluxqlMacros(text, { start, end, stepSeconds });
+      try {
+        return influxqlResult(await influxql(db, sent, { signal }), sent);
+      } catch (error) {
         error.sent = sent;
         throw error;
       }

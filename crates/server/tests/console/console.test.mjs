@@ -128,6 +128,23 @@ async function main() {
     const promRows = await page.$$eval('#table table tbody tr', (trs) => trs.map((tr) => tr.textContent));
     check(promRows.length === 3 && promRows.every((text) => text.includes('cpu_usage')), 'PromQL table lists the three series');
 
+    // 2b. InfluxQL through the UI, with Grafana's macros.
+    await page.click('button[data-lang="influxql"]');
+    await page.fill('#query', 'SELECT mean(usage) FROM cpu WHERE $timeFilter GROUP BY time($__interval), host fill(none)');
+    await page.click('#run');
+    await page.waitForFunction(() => /3 series/.test(document.querySelector('#result-meta')?.textContent || ''), null, { timeout: 45000 });
+    await page.click('button[data-view="chart"]');
+    await page.waitForSelector('#chart canvas');
+    const influxPixels = await seriesPixels(page);
+    check(influxPixels.near > 30, `InfluxQL chart drew its first series (${influxPixels.near} pixels)`);
+    check(page.url().includes('lang=influxql'), 'the URL follows the InfluxQL query');
+    await shot(page, '03b-influxql-chart');
+    await page.fill('#query', 'SELECT mean(usage) FROM cpu GROUP BY');
+    await page.click('#run');
+    await page.waitForSelector('#query-error:not([hidden])');
+    const influxError = await page.textContent('#query-error');
+    check(/line 1, column \d+/.test(influxError), `the InfluxQL parse error is shown with its position (${influxError.slice(0, 80)}…)`);
+
     // 3. An error shows under the editor, with its position.
     await page.click('button[data-lang="sql"]');
     await page.fill('#query', 'SELEC * FROM cpu');
