@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tidemark_server::flight::StatementHandle;
+use tidemark_server::sql::flight::StatementHandle;
 
 fuzz_target!(|input: &[u8]| {
     if let Ok(handle) = StatementHandle::decode(input) {

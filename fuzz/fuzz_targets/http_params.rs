@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use libfuzzer_sys::fuzz_target;
 use tidemark_server::auth::presented_token;
-use tidemark_server::v1::{create_database_name, url_form};
+use tidemark_server::influx::v1::{create_database_name, url_form};
 
 fuzz_target!(|input: &[u8]| {
     let form = url_form(input);

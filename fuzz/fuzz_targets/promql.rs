@@ -9,7 +9,7 @@ use tidemark_query::promql::{
     EvalParams, PromError, Series, SeriesSource, check_expression, evaluate,
 };
 use tidemark_query::{Budget, QueryLimits};
-use tidemark_server::prom_format::{PromParams, parse_duration, parse_time};
+use tidemark_server::prometheus::format::{PromParams, parse_duration, parse_time};
 
 struct Fixed(Vec<Series>);
 

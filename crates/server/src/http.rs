@@ -20,8 +20,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// A key inside the root subspace that is never written: reading it exercises a transaction.
 const HEALTH_PROBE_KEY: &[u8] = b"\x02tm\x00\x02health\x00";
 
+use crate::influx::{v1, write};
+use crate::prometheus::{api as prom_api, remote_write};
 use crate::state::AppState;
-use crate::{admin, metrics, otlp, points, prom_api, remote_write, sql, tier, v1, write};
+use crate::{admin, metrics, otlp, points, sql, tier};
 
 /// Builds the router.
 pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
@@ -71,7 +73,7 @@ pub fn router<D: KvDatabase>(state: Arc<AppState<D>>) -> Router {
         .route("/api/v0/tier/status", get(tier::status::<D>))
         .route(
             "/api/v3/query_sql",
-            get(sql::query_sql::<D>).post(sql::query_sql::<D>),
+            get(sql::http::query_sql::<D>).post(sql::http::query_sql::<D>),
         )
         .merge(crate::console::router::<D>())
         .merge(admin::routes::<D>())

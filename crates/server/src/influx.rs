@@ -1,9 +1,12 @@
-//! InfluxDB 1.x's query API: InfluxQL on `/query` (`query`), `SELECT INTO` (`into`) and the
-//! response encodings (`response`). The line protocol write endpoints are in `write`, `/ping` in `v1`.
+//! The InfluxDB family: the line protocol write endpoints of v1, v2 and v3 (`write`), `/ping`
+//! and `/query` (`v1`), InfluxQL (`query`), `SELECT INTO` (`into`) and the 1.x response
+//! encodings (`response`).
 
 pub mod into;
 pub mod query;
 pub mod response;
+pub mod v1;
+pub mod write;
 
 use tidemark_storage::{KvDatabase, RunOptions, run};
 

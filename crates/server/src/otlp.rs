@@ -30,7 +30,7 @@ use crate::api_error::{ApiError, ErrorKind};
 use crate::auth::Access;
 use crate::body::{decode_off_runtime, read_body};
 use crate::metrics::{IngestProtocol, record_ingest};
-use crate::remote_write::store_metadata;
+use crate::prometheus::remote_write::store_metadata;
 use crate::state::AppState;
 use reply::Encoding;
 

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::{Config, ConfigError, StorageBackend};
-use crate::flight::TidemarkFlightSql;
+use crate::sql::flight::TidemarkFlightSql;
 use crate::state::{AppState, StateOptions};
 use crate::{http, listener};
 use arrow_flight::flight_service_server::FlightServiceServer;

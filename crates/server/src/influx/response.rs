@@ -341,7 +341,10 @@ mod tests {
         assert_eq!(format_float(f64::NAN), "null");
         let time = 1_700_000_000_000_000_000;
         assert_eq!(format_time(time, None), "2023-11-14T22:13:20Z");
-        assert_eq!(format_time(time + 500_000_000, None), "2023-11-14T22:13:20.5Z");
+        assert_eq!(
+            format_time(time + 500_000_000, None),
+            "2023-11-14T22:13:20.5Z"
+        );
         assert_eq!(format_time(0, None), "1970-01-01T00:00:00Z");
         let chicago = "America/Chicago".parse().ok();
         assert_eq!(format_time(time, chicago), "2023-11-14T16:13:20-06:00");

@@ -21,7 +21,7 @@ use crate::api_error::{ApiError, Dialect};
 use crate::auth::{Access, database_for};
 use crate::body::read_query_body;
 use crate::metrics::{QueryApi, record_query};
-use crate::prom_format::{
+use crate::prometheus::format::{
     PromParams, bad_data, parse_duration, parse_time, query_data, series_data,
 };
 use crate::state::AppState;
