@@ -196,6 +196,17 @@ impl BinaryOp {
         }
     }
 
+    /// The comparison as seen from the other side: `5 < time` is `time > 5`.
+    pub fn mirror(self) -> Self {
+        match self {
+            Self::Lt => Self::Gt,
+            Self::LtEq => Self::GtEq,
+            Self::Gt => Self::Lt,
+            Self::GtEq => Self::LtEq,
+            other => other,
+        }
+    }
+
     /// True for the operators that yield a boolean (comparisons, regex matches, AND, OR):
     /// the ones InfluxDB refuses in a SELECT field.
     pub fn is_boolean(self) -> bool {

@@ -210,17 +210,6 @@ fn bound(op: BinaryOp, value: &Expr, now: i64) -> Result<TimeRange, ValidationEr
     Ok(range)
 }
 
-/// The comparison as seen from the other side: `5 < time` is `time > 5`.
-fn mirror(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
-    }
-}
-
 impl Expr {
     /// Splits a WHERE condition into the time range it selects and what is left once every
     /// `time` comparison is removed (`None` when nothing is). `now` (nanoseconds since the
@@ -283,7 +272,7 @@ fn split_comparison(expr: &Expr, binary: &BinaryExpr, now: i64) -> Result<Split,
     match (&binary.lhs, &binary.rhs) {
         (Expr::VarRef(var), value) if is_time_ref(var) => Ok((None, bound(binary.op, value, now)?)),
         (value, Expr::VarRef(var)) if is_time_ref(var) => {
-            Ok((None, bound(mirror(binary.op), value, now)?))
+            Ok((None, bound(binary.op.mirror(), value, now)?))
         }
         _ => Ok((Some(expr.clone()), TimeRange::UNBOUNDED)),
     }

@@ -72,6 +72,25 @@ fn resolve(schema: &MeasurementSchema, var: &VarRef) -> Ref {
     }
 }
 
+/// The SQL filters of a time range and a WHERE condition whose time part is lifted out.
+pub(crate) fn sql_filters(
+    schema: &MeasurementSchema,
+    condition: Option<&Expr>,
+    range: TimeRange,
+) -> QueryResult<Vec<String>> {
+    let mut filters = Vec::new();
+    if let Some(min) = range.min {
+        filters.push(format!("\"time\" >= to_timestamp_nanos({min})"));
+    }
+    if let Some(max) = range.max {
+        filters.push(format!("\"time\" <= to_timestamp_nanos({max})"));
+    }
+    if let Some(condition) = condition {
+        filters.push(format!("({})", condition_sql(schema, condition)?));
+    }
+    Ok(filters)
+}
+
 /// Translates a WHERE condition (without time) into SQL over `schema`'s table.
 pub(crate) fn condition_sql(schema: &MeasurementSchema, expr: &Expr) -> QueryResult<String> {
     let mut out = String::new();
@@ -116,7 +135,7 @@ fn write_comparison(
     let (var, value, op) = match (&binary.lhs, &binary.rhs) {
         (Expr::VarRef(var), value) => (var, value, binary.op),
         (value, Expr::VarRef(var)) if !matches!(value, Expr::VarRef(_)) => {
-            (var, value, mirror(binary.op))
+            (var, value, binary.op.mirror())
         }
         _ => {
             // Arithmetic over fields: plain SQL, where a missing operand makes it false.
@@ -197,16 +216,6 @@ fn comparison_sql(op: BinaryOp) -> QueryResult<&'static str> {
     })
 }
 
-fn mirror(op: BinaryOp) -> BinaryOp {
-    match op {
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        other => other,
-    }
-}
-
 /// A value expression of a condition as SQL: literals, fields and arithmetic.
 fn value_sql(schema: &MeasurementSchema, expr: &Expr) -> QueryResult<String> {
     Ok(match expr {
@@ -276,16 +285,7 @@ impl<D: KvDatabase> QueryEngine<D> {
             let _ = write!(sql, ", {}", sql_ident(name));
         }
         let _ = write!(sql, " FROM {}", sql_ident(spec.measurement));
-        let mut filters = Vec::new();
-        if let Some(min) = spec.range.min {
-            filters.push(format!("\"time\" >= to_timestamp_nanos({min})"));
-        }
-        if let Some(max) = spec.range.max {
-            filters.push(format!("\"time\" <= to_timestamp_nanos({max})"));
-        }
-        if let Some(condition) = spec.condition {
-            filters.push(format!("({})", condition_sql(spec.schema, condition)?));
-        }
+        let mut filters = sql_filters(spec.schema, spec.condition, spec.range)?;
         if !fields.is_empty() {
             // Points with none of the asked fields are not rows of the result.
             let any = fields

@@ -18,7 +18,7 @@ use tidemark_storage::tsdb::{FieldType, MeasurementSchema};
 
 use tidemark_influxql::line::{escape_key, escape_measurement};
 
-use super::fetch::{condition_sql, sql_ident};
+use super::fetch::{sql_filters, sql_ident};
 use super::select::source_measurements;
 use super::value::{ResultSeries, Row, Value};
 use crate::{QueryEngine, QueryKind, QueryResult};
@@ -87,6 +87,26 @@ pub(crate) fn field_type_name(kind: FieldType) -> &'static str {
     }
 }
 
+/// ` WHERE ...` for a SHOW statement's condition (time comparisons included), or nothing.
+fn where_sql(
+    schema: &MeasurementSchema,
+    condition: Option<&Expr>,
+    now: i64,
+) -> QueryResult<String> {
+    let Some(condition) = condition else {
+        return Ok(String::new());
+    };
+    let (rest, range) = condition
+        .split_time_condition(now)
+        .map_err(|error| crate::QueryError::Invalid(error.to_string()))?;
+    let filters = sql_filters(schema, rest.as_ref(), range)?;
+    Ok(if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    })
+}
+
 impl<D: KvDatabase> QueryEngine<D> {
     /// The distinct combinations of `tags` among `measurement`'s stored points that pass
     /// `condition` (time comparisons included); missing tags as `None`.
@@ -111,24 +131,7 @@ impl<D: KvDatabase> QueryEngine<D> {
                 .join(", "),
             sql_ident(measurement)
         );
-        if let Some(condition) = condition {
-            let (rest, range) = condition
-                .split_time_condition(now)
-                .map_err(|error| crate::QueryError::Invalid(error.to_string()))?;
-            let mut filters = Vec::new();
-            if let Some(min) = range.min {
-                filters.push(format!("\"time\" >= to_timestamp_nanos({min})"));
-            }
-            if let Some(max) = range.max {
-                filters.push(format!("\"time\" <= to_timestamp_nanos({max})"));
-            }
-            if let Some(rest) = rest {
-                filters.push(format!("({})", condition_sql(schema, &rest)?));
-            }
-            if !filters.is_empty() {
-                let _ = write!(sql, " WHERE {}", filters.join(" AND "));
-            }
-        }
+        sql.push_str(&where_sql(schema, condition, now)?);
         let batches: Vec<_> = self
             .query(Some(database), &sql, QueryKind::Http, None)
             .await?
@@ -335,24 +338,7 @@ impl<D: KvDatabase> QueryEngine<D> {
         now: i64,
     ) -> QueryResult<bool> {
         let mut sql = format!("SELECT 1 FROM {}", sql_ident(measurement));
-        if let Some(condition) = condition {
-            let (rest, range) = condition
-                .split_time_condition(now)
-                .map_err(|error| crate::QueryError::Invalid(error.to_string()))?;
-            let mut filters = Vec::new();
-            if let Some(min) = range.min {
-                filters.push(format!("\"time\" >= to_timestamp_nanos({min})"));
-            }
-            if let Some(max) = range.max {
-                filters.push(format!("\"time\" <= to_timestamp_nanos({max})"));
-            }
-            if let Some(rest) = rest {
-                filters.push(format!("({})", condition_sql(schema, &rest)?));
-            }
-            if !filters.is_empty() {
-                let _ = write!(sql, " WHERE {}", filters.join(" AND "));
-            }
-        }
+        sql.push_str(&where_sql(schema, condition, now)?);
         sql.push_str(" LIMIT 1");
         let batches: Vec<_> = self
             .query(Some(database), &sql, QueryKind::Http, None)

@@ -244,3 +244,25 @@ impl Drop for TestServer {
         let _ = self.child.wait();
     }
 }
+
+/// A free TCP port on loopback, for the external servers the tests start.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A small deterministic generator of test data (no `rand` in this crate's tests).
+pub(crate) struct Lcg(pub(crate) u64);
+
+impl Lcg {
+    /// The next value in [0, 1).
+    pub(crate) fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -5,6 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::clients;
+use crate::harness::free_port;
 
 pub(crate) struct InfluxDb {
     child: Child,
@@ -17,13 +18,6 @@ impl Drop for InfluxDb {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port()
 }
 
 fn influxd_binary() -> Option<PathBuf> {

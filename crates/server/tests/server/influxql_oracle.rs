@@ -8,25 +8,13 @@
 use serde_json::Value;
 
 use crate::TestServer;
+use crate::harness::Lcg;
 use crate::influxdb1::{InfluxDb, query};
 use crate::influxql_queries::statements;
 
 /// 2023-11-14T22:00:00Z, in seconds.
 const BASE_S: i64 = 1_699_999_200;
 const HOUR_S: i64 = 3_600;
-
-/// A small deterministic generator (no `rand` in this crate's tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// One hour of cpu, mem, disk and net points (with a gap, a tagless measurement, a series
 /// without one of its measurement's tags, and every field type).

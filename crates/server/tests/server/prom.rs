@@ -11,6 +11,7 @@ use tidemark_ingest::remote_write::{
 };
 
 use crate::clients;
+use crate::harness::free_port;
 
 /// One series to remote-write: labels (with `__name__`) and `(ms, value)` samples.
 pub(crate) type SeriesData = (Vec<(String, String)>, Vec<(i64, f64)>);
@@ -105,13 +106,6 @@ fn prometheus_binary() -> Option<PathBuf> {
         Some(PathBuf::from("/usr/bin/prometheus")),
     ];
     candidates.into_iter().flatten().find(|path| path.exists())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("free port")
-        .port()
 }
 
 impl Prometheus {

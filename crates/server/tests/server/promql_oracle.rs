@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::TestServer;
+use crate::harness::Lcg;
 use crate::prom::{Prometheus, SeriesData, post_form, remote_write, write_body};
 use crate::promql_queries::{Edges, queries};
 
@@ -37,19 +38,6 @@ const SPAN_MS: i64 = 55 * MINUTE_MS;
 /// The first 30 minutes of the data go to Tidemark's cold tier.
 const COLD_MS: i64 = 30 * MINUTE_MS;
 const STEP_SECONDS: i64 = 60;
-
-/// A small deterministic generator (no `rand` in this crate's tests).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
