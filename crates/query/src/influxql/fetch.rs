@@ -299,12 +299,24 @@ impl<D: KvDatabase> QueryEngine<D> {
             let _ = write!(sql, " WHERE {}", filters.join(" AND "));
         }
         sql.push_str(" ORDER BY \"time\"");
-        let stream = self
+        let mut stream = self
             .query(Some(database), &sql, QueryKind::Http, None)
             .await?;
-        let batches: Vec<_> = stream.try_collect().await?;
+        // The points are held in memory to be grouped and windowed: their values are bounded
+        // by the query's sample limit.
+        let max_values = self.limits().max_samples;
+        let columns = (1 + tags.len() + fields.len()) as u64;
+        let mut values = 0u64;
         let mut points = Vec::new();
-        for batch in batches {
+        while let Some(batch) = stream.try_next().await? {
+            values += batch.num_rows() as u64 * columns;
+            if values > max_values {
+                return Err(QueryError::ResourcesExhausted(format!(
+                    "the statement reads more than {max_values} values of {}; narrow its time \
+                     range or its WHERE clause, or aggregate in a subquery",
+                    spec.measurement
+                )));
+            }
             let times = batch.column(0).as_primitive::<TimestampNanosecondType>();
             let mut tag_columns = Vec::with_capacity(spec.tags.len());
             let mut next = 1;

@@ -132,12 +132,17 @@ impl<D: KvDatabase> QueryEngine<D> {
             sql_ident(measurement)
         );
         sql.push_str(&where_sql(schema, condition, now)?);
-        let batches: Vec<_> = self
+        let mut stream = self
             .query(Some(database), &sql, QueryKind::Http, None)
-            .await?
-            .try_collect()
             .await?;
-        for batch in batches {
+        let max_series = self.limits().max_series;
+        while let Some(batch) = stream.try_next().await? {
+            if (sets.len() + batch.num_rows()) as u64 > max_series {
+                return Err(crate::QueryError::ResourcesExhausted(format!(
+                    "more than {max_series} tag combinations in {measurement}; narrow the \
+                     statement with FROM or WHERE"
+                )));
+            }
             let columns = batch
                 .columns()
                 .iter()

@@ -464,3 +464,46 @@ async fn hostile_statements_get_errors_not_crashes() {
         json!([["1970-01-01T00:00:00.000000001Z", 1]])
     );
 }
+
+#[tokio::test]
+async fn what_a_statement_holds_in_memory_is_bounded() {
+    let scratch = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(
+        &scratch.path().join("data"),
+        &["--query-max-samples", "1000"],
+    );
+    let lines: Vec<String> = (0..600)
+        .map(|i| format!("m,host=h{} v={i} {}", i % 3, 1_000_000_000 + i64::from(i)))
+        .collect();
+    let (status, body) = server.post("/write?db=d", lines.join("\n"), &[]).await;
+    assert_eq!(status, 204, "{body}");
+    // 600 points of time, host and v are 1,800 values: over the bound of 1,000.
+    let (status, answer) = server
+        .get_json(
+            "/query",
+            &[("db", "d"), ("q", "SELECT v, host FROM m")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let error = answer["results"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("more than 1000 values"), "{answer}");
+    // Narrowed, the same statement answers.
+    let (_, answer) = server
+        .get_json(
+            "/query",
+            &[
+                ("db", "d"),
+                ("q", "SELECT v, host FROM m WHERE host = 'h1'"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        answer["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(Vec::len),
+        Some(200),
+        "{answer}"
+    );
+}
